@@ -1,0 +1,13 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { Config } from "./config";
+import type { Env } from "./env";
+
+/** Hono's typing of this app: the Worker's bindings and per-request variables. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    /** Built on first use by `redisOf(c)`; absent until then. */
+    redis: Redis;
+  };
+}

@@ -1,0 +1,45 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import type { AppEnv } from "./app-env";
+import { readConfig } from "./config";
+import { handleError, handleNotFound } from "./error-handler";
+import { requireApiToken } from "./middleware/auth";
+import { limitBody } from "./middleware/body-limit";
+import { createRouter } from "./router";
+import { benchRoutes } from "./routes/bench";
+import { healthRoutes } from "./routes/health";
+
+/** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+
+  app.use("*", async (c, next) => {
+    c.set("config", readConfig(c.env));
+    await next();
+  });
+  app.use("/v1/*", requireApiToken);
+  app.use("*", limitBody);
+
+  app.route("/", healthRoutes);
+  app.route("/", benchRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "The Worker's API_TOKEN secret",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge Redis Functions",
+      version: "0.1.0",
+      description:
+        "Cache-aside with tags, rate counters, leaderboards and token-guarded locks on Upstash Redis. " +
+        "Every error is an RFC 9457 application/problem+json body.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Edge Redis Functions API" }));
+  return app;
+}

@@ -1,0 +1,13 @@
+import { createApp } from "./app";
+import type { Env } from "./env";
+import { runCronJobs, type CronJob } from "./scheduled";
+
+const app = createApp();
+
+/** Jobs run on every Cron Trigger firing; each dispatches on `controller.cron` itself. */
+const cronJobs: CronJob[] = [];
+
+export default {
+  fetch: app.fetch,
+  scheduled: (controller, env, ctx) => runCronJobs(cronJobs, controller, env, ctx),
+} satisfies ExportedHandler<Env>;

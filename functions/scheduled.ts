@@ -1,0 +1,21 @@
+import type { Env } from "./env";
+
+/** A job the cron dispatcher runs; it decides from `controller.cron` whether it applies. */
+export type CronJob = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
+
+/**
+ * Runs every job for this cron firing. Jobs run concurrently and independently: one failing
+ * (Redis down, say) does not stop the others; the failure is logged and rethrown at the end so
+ * the Cron Trigger is recorded as failed and its next firing retries.
+ */
+export async function runCronJobs(
+  jobs: readonly CronJob[],
+  controller: ScheduledController,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const results = await Promise.allSettled(jobs.map((job) => job(controller, env, ctx)));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  for (const failure of failures) console.error(`cron ${controller.cron} job failed:`, failure.reason);
+  if (failures.length > 0) throw new Error(`${failures.length} cron job(s) failed for ${controller.cron}`);
+}

@@ -1,0 +1,138 @@
+import { createExecutionContext, env } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../functions/index";
+import { api, clearFaults, setFaults } from "./helpers";
+
+async function problemOf(res: Response) {
+  expect(res.headers.get("Content-Type")).toBe("application/problem+json");
+  const body = await res.json<{ type: string; title: string; status: number; detail: string }>();
+  expect(body.status).toBe(res.status);
+  expect(typeof body.type).toBe("string");
+  expect(typeof body.title).toBe("string");
+  expect(typeof body.detail).toBe("string");
+  return body;
+}
+
+function callWorker(path: string, overrides: Partial<Cloudflare.Env>, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  return worker.fetch(new Request(`http://worker.test${path}`, init), { ...env, ...overrides }, ctx);
+}
+
+afterEach(clearFaults);
+
+describe("GET /health", () => {
+  it("answers ok with Redis latency when Redis answers", async () => {
+    const res = await api("/health", { auth: false });
+    expect(res.status).toBe(200);
+    const body = await res.json<{ status: string; redis: { ok: boolean; latencyMs: number } }>();
+    expect(body.status).toBe("ok");
+    expect(body.redis.ok).toBe(true);
+    expect(body.redis.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("answers 503 degraded when the REST endpoint fails", async () => {
+    await setFaults({ down: "5xx" });
+    const res = await api("/health", { auth: false });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "degraded", redis: { ok: false } });
+  });
+
+  it("gives up after REDIS_TIMEOUT_MS instead of hanging", async () => {
+    await setFaults({ latencyMs: 5000 });
+    const started = Date.now();
+    const res = await callWorker("/health", { REDIS_TIMEOUT_MS: "300", REDIS_RETRIES: "0" });
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it("answers 503 degraded when Redis is not configured", async () => {
+    const res = await callWorker("/health", { UPSTASH_REDIS_REST_URL: undefined });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "degraded", redis: { ok: false } });
+  });
+});
+
+describe("authentication of /v1/*", () => {
+  it("401 without a token, with a problem body and WWW-Authenticate", async () => {
+    const res = await api("/v1/anything", { auth: false });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer/);
+    expect((await problemOf(res)).type).toBe("urn:problem:unauthorized");
+  });
+
+  it("401 with a wrong token, including a prefix of the right one", async () => {
+    for (const token of ["wrong", env.API_TOKEN!.slice(0, -1), `${env.API_TOKEN}x`]) {
+      const res = await api("/v1/anything", { auth: false, headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it("503 not configured when API_TOKEN is unset, instead of running open", async () => {
+    const res = await callWorker("/v1/anything", { API_TOKEN: undefined }, { headers: { Authorization: "Bearer x" } });
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).type).toBe("urn:problem:not-configured");
+  });
+
+  it("lets the right token through (to a 404 problem for an unknown route)", async () => {
+    const res = await api("/v1/no-such-route");
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).detail).toContain("/v1/no-such-route");
+  });
+});
+
+describe("errors and limits", () => {
+  it("unknown public routes get a 404 problem", async () => {
+    const res = await api("/nope", { auth: false });
+    expect(res.status).toBe(404);
+    await problemOf(res);
+  });
+
+  it("bodies over MAX_BODY_BYTES get 413", async () => {
+    const big = "x".repeat(2 * 1024 * 1024);
+    const res = await api("/v1/anything", { method: "POST", body: big });
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).type).toBe("urn:problem:body-too-large");
+  });
+
+  it("the body limit is configurable", async () => {
+    const res = await callWorker(
+      "/v1/anything",
+      { MAX_BODY_BYTES: "2048" },
+      { method: "POST", body: "x".repeat(4096), headers: { Authorization: `Bearer ${env.API_TOKEN}` } },
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it("an invalid var is a 500 problem naming it", async () => {
+    const res = await callWorker("/health", { REDIS_TIMEOUT_MS: "soon" });
+    expect(res.status).toBe(500);
+    expect((await problemOf(res)).detail).toContain("REDIS_TIMEOUT_MS");
+  });
+});
+
+describe("documentation", () => {
+  it("serves the OpenAPI document with the bearer scheme", async () => {
+    const res = await api("/openapi.json", { auth: false });
+    expect(res.status).toBe(200);
+    const doc = await res.json<{ openapi: string; paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } }>();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.paths["/health"]).toBeDefined();
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+
+  it("serves an interactive docs page", async () => {
+    const res = await api("/docs", { auth: false });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toContain("text/html");
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});
+
+describe("bench baseline route", () => {
+  it("is hidden unless ENABLE_BENCH_ROUTES is true", async () => {
+    expect((await api("/__bench/baseline", { auth: false })).status).toBe(404);
+    const res = await callWorker("/__bench/baseline", { ENABLE_BENCH_ROUTES: "true" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+});

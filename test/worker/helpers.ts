@@ -1,0 +1,96 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import { env, SELF } from "cloudflare:test";
+
+/**
+ * Helpers for tests that run inside workerd. They talk to the real Worker (`SELF`), the real
+ * local endpoint and the real Redis behind it; nothing is mocked.
+ */
+
+/** A random key/name prefix, so tests never touch data they did not create. */
+export function uniqueName(label = "t"): string {
+  return `${label}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Calls the Worker with the API token (unless `auth: false`). */
+export function api(path: string, init: RequestInit & { auth?: boolean } = {}): Promise<Response> {
+  const { auth = true, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (auth) headers.set("Authorization", `Bearer ${env.API_TOKEN}`);
+  if (rest.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  return SELF.fetch(`http://worker.test${path}`, { ...rest, headers });
+}
+
+/** A JSON body for `api()`. */
+export function json(value: unknown, init: RequestInit = {}): RequestInit {
+  return { method: "POST", ...init, body: JSON.stringify(value) };
+}
+
+/** A Redis client configured like the Worker's, for tests of the core in `shared/`. */
+export function testRedis(options: { retries?: number; timeoutMs?: number } = {}): Redis {
+  return new Redis({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    signal: () => AbortSignal.timeout(options.timeoutMs ?? 5000),
+    retry: { retries: options.retries ?? 0 },
+  });
+}
+
+export interface EndpointStats {
+  requests: number;
+  commands: number;
+  byCommand: Record<string, number>;
+}
+
+export interface FaultConfig {
+  latencyMs?: number;
+  failureRate?: number;
+  down?: false | "5xx" | "drop";
+  dropReplyAfterApply?: number;
+  match?: string;
+}
+
+async function control(path: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(`${env.TEST_CONTROL_URL}/__control${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, "Content-Type": "application/json" },
+  });
+  if (!res.ok) throw new Error(`control ${path}: ${res.status}`);
+  return res;
+}
+
+/** The local endpoint's request and command counters. */
+export async function endpointStats(): Promise<EndpointStats> {
+  return (await control("/stats")).json<EndpointStats>();
+}
+
+/** Sets the endpoint's injected faults (replacing any); `clearFaults()` removes them. */
+export async function setFaults(faults: FaultConfig): Promise<void> {
+  await control("/faults", { method: "PUT", body: JSON.stringify(faults) });
+}
+
+export async function clearFaults(): Promise<void> {
+  await control("/faults", { method: "DELETE" });
+}
+
+/**
+ * Runs `fn` and returns how many REST requests and Redis commands it caused at the endpoint
+ * (test files run one at a time, so the counters see only this test).
+ */
+export async function countRoundTrips<T>(fn: () => Promise<T>): Promise<{ result: T; requests: number; commands: number; byCommand: Record<string, number> }> {
+  const before = await endpointStats();
+  const result = await fn();
+  const after = await endpointStats();
+  const byCommand: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after.byCommand)) {
+    const delta = n - (before.byCommand[name] ?? 0);
+    if (delta > 0) byCommand[name] = delta;
+  }
+  return {
+    result,
+    requests: after.requests - before.requests,
+    commands: after.commands - before.commands,
+    byCommand,
+  };
+}
