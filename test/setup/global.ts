@@ -12,7 +12,10 @@ import { startOrigin } from "./origin";
  */
 export default async function setup(project: TestProject) {
   const redis = await startRedisServer();
-  const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 });
+  const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 }).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   const origin = await startOrigin();
 
   project.provide("restUrl", endpoint.url);

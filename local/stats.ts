@@ -1,0 +1,51 @@
+/**
+ * Request and command counters of the local endpoint, so tests can assert how many round
+ * trips and commands an operation costs (each one is a billed command on Upstash).
+ */
+
+/** Counters since start or the last reset. */
+export interface EndpointStats {
+  /**
+   * HTTP requests to the command routes (`/`, `/pipeline`, `/multi-exec`, path-style),
+   * including those an injected fault failed; not those refused for their token or body.
+   */
+  requests: number;
+  /**
+   * Commands sent to Redis; each command of a pipeline or transaction counts (not the MULTI and
+   * EXEC around it), refused commands and requests failed by a fault do not.
+   */
+  commands: number;
+  /** `commands`, split by upper-case command name. */
+  byCommand: Record<string, number>;
+}
+
+/** Mutable counters behind {@link EndpointStats}. */
+export class StatsCounter {
+  private requests = 0;
+  private commands = 0;
+  private byCommand = new Map<string, number>();
+
+  /** Counts one HTTP request to a command route. */
+  recordRequest(): void {
+    this.requests++;
+  }
+
+  /** Counts one command by its name (any case). */
+  recordCommand(name: string): void {
+    const upper = name.toUpperCase();
+    this.commands++;
+    this.byCommand.set(upper, (this.byCommand.get(upper) ?? 0) + 1);
+  }
+
+  /** A copy of the counters; later requests do not change it. */
+  snapshot(): EndpointStats {
+    return { requests: this.requests, commands: this.commands, byCommand: Object.fromEntries(this.byCommand) };
+  }
+
+  /** Sets every counter back to zero. */
+  reset(): void {
+    this.requests = 0;
+    this.commands = 0;
+    this.byCommand = new Map();
+  }
+}
