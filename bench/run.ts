@@ -1,0 +1,139 @@
+import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startLocalEndpoint } from "../local/endpoint";
+import { startRedisServer } from "../local/redis-server";
+import { freePort } from "../local/ports";
+import { startWranglerDev, stopProcessGroup, waitForHttp } from "../local/wrangler-dev";
+import { runLoad } from "./load";
+import { writeReport, type BenchRow } from "./report";
+import { expectStatus, type BenchContext, type Scenario } from "./scenario";
+
+/**
+ * `npm run bench`: a private redis-server, the local REST endpoint and `wrangler dev`, then
+ * every scenario in bench/scenarios/ under bounded concurrent load on loopback. Each row is
+ * reported beside the baseline route (one raw fetch to the endpoint) measured in the same
+ * run, before and after the scenarios; REST requests and Redis commands per operation come
+ * from the endpoint's counters. Results go to bench/results/ as JSON and Markdown.
+ *
+ * BENCH_OPS scales every scenario's operation count (default 1); BENCH_ONLY=<group> runs one
+ * group.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const scale = Number(process.env.BENCH_OPS ?? 1);
+const only = process.env.BENCH_ONLY;
+
+async function loadScenarios(): Promise<Scenario[]> {
+  const dir = join(root, "bench", "scenarios");
+  const all: Scenario[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { scenarios?: Scenario[] };
+    all.push(...(mod.scenarios ?? []));
+  }
+  return only ? all.filter((s) => s.group === only) : all;
+}
+
+async function main() {
+  const startedAt = new Date().toISOString();
+  const redis = await startRedisServer();
+  const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 });
+  const port = await freePort();
+  const apiToken = randomBytes(24).toString("hex");
+  const wrangler = startWranglerDev({
+    root,
+    port,
+    quiet: true,
+    vars: {
+      UPSTASH_REDIS_REST_URL: endpoint.url,
+      UPSTASH_REDIS_REST_TOKEN: endpoint.token,
+      API_TOKEN: apiToken,
+      ENABLE_BENCH_ROUTES: "true",
+    },
+  });
+  const stop = async () => {
+    await stopProcessGroup(wrangler);
+    await endpoint.close();
+    await redis.stop();
+  };
+  process.on("SIGINT", () => void stop().then(() => process.exit(130)));
+
+  try {
+    const workerUrl = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.exitCode === null);
+    const ctx: BenchContext = {
+      workerUrl,
+      apiToken,
+      runId: `bench-${randomBytes(4).toString("hex")}`,
+      call: (path, init = {}) => {
+        const headers = new Headers(init.headers);
+        headers.set("Authorization", `Bearer ${apiToken}`);
+        if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+        return fetch(`${workerUrl}${path}`, { ...init, headers });
+      },
+    };
+
+    const measure = async (scenario: Scenario): Promise<Omit<BenchRow, "throughputVsBaseline" | "p50VsBaseline">> => {
+      const concurrency = scenario.concurrency ?? 8;
+      const operations = Math.max(20, Math.round((scenario.operations ?? 400) * scale));
+      await scenario.setup?.(ctx);
+      // Warm-up: compiles scripts (EVALSHA misses), fills connection pools; not counted.
+      for (let i = 0; i < 5; i++) await scenario.run(ctx, operations + i);
+      endpoint.resetStats();
+      const load = await runLoad(concurrency, operations, (i) => scenario.run(ctx, i));
+      const stats = endpoint.stats();
+      return {
+        group: scenario.group,
+        name: scenario.name,
+        ...(scenario.comparesWith ? { comparesWith: scenario.comparesWith } : {}),
+        concurrency,
+        ...load,
+        restRequestsPerOp: stats.requests / operations,
+        redisCommandsPerOp: stats.commands / operations,
+      };
+    };
+
+    const baselineScenario: Scenario = {
+      group: "baseline",
+      name: "GET /__bench/baseline (1 raw fetch)",
+      run: async (c) => expectStatus(await c.call("/__bench/baseline"), 200),
+    };
+    const before = await measure(baselineScenario);
+    const measured = [];
+    for (const scenario of await loadScenarios()) {
+      process.stderr.write(`bench: ${scenario.group} / ${scenario.name}\n`);
+      measured.push(await measure(scenario));
+    }
+    const after = await measure(baselineScenario);
+
+    // The baseline is the mean of its two runs, so drift during the run shows in neither alone.
+    const baseRps = (before.requestsPerSecond + after.requestsPerSecond) / 2;
+    const baseP50 = (before.p50Ms + after.p50Ms) / 2;
+    const withRatios = (row: typeof before): BenchRow => ({
+      ...row,
+      throughputVsBaseline: row.requestsPerSecond / baseRps,
+      p50VsBaseline: row.p50Ms / baseP50,
+    });
+    const baseline = withRatios({
+      ...before,
+      requestsPerSecond: baseRps,
+      p50Ms: baseP50,
+      p99Ms: (before.p99Ms + after.p99Ms) / 2,
+    });
+    const markdown = writeReport(join(root, "bench", "results"), {
+      startedAt,
+      node: process.version,
+      baseline,
+      rows: measured.map(withRatios),
+    });
+    console.log(markdown);
+    console.log(`baseline before: ${before.requestsPerSecond.toFixed(1)} req/s, after: ${after.requestsPerSecond.toFixed(1)} req/s`);
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+/**
+ * A benchmark scenario: one kind of operation driven against the Worker under `wrangler dev`
+ * with bounded concurrency on loopback. `bench/run.ts` runs every scenario in
+ * `bench/scenarios/`, each beside the baseline route measured in the same run, and reports
+ * requests/s, p50/p99 latency, and REST requests and Redis commands per operation (counted
+ * at the local endpoint).
+ */
+export interface BenchContext {
+  /** The Worker, e.g. http://127.0.0.1:8787 */
+  workerUrl: string;
+  /** Bearer token for /v1/* */
+  apiToken: string;
+  /** A prefix unique to this run, for names and keys. */
+  runId: string;
+  /** Calls the Worker: `path` relative to workerUrl, with the bearer token. */
+  call(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface Scenario {
+  /** Group for the report, e.g. "cache". */
+  group: string;
+  /** Name, e.g. "hit". */
+  name: string;
+  /** What it compares with, when not the baseline route alone, e.g. "@upstash/ratelimit fixed window". */
+  comparesWith?: string;
+  /** Concurrent callers (default 8). */
+  concurrency?: number;
+  /** Operations measured (default 400). */
+  operations?: number;
+  /** Runs once before the measured operations (not counted). */
+  setup?(ctx: BenchContext): Promise<void>;
+  /**
+   * One operation. `i` is its index from 0. Throw when the Worker answers something the
+   * scenario does not expect, so a broken route never reports a fast number.
+   */
+  run(ctx: BenchContext, i: number): Promise<void>;
+}
+
+/** Throws unless `res.status` is one of `expected`; drains the body either way. */
+export async function expectStatus(res: Response, ...expected: number[]): Promise<void> {
+  const text = await res.text();
+  if (!expected.includes(res.status)) {
+    throw new Error(`expected ${expected.join("/")}, got ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
