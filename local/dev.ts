@@ -13,7 +13,7 @@ import { workerVariableNames } from "./worker-vars";
  * `npm start`: the whole service on one machine, no Docker, no account.
  *
  * 1. Redis: REDIS_URL if set; else a private redis-server (free port, data under
- *    .wrangler/redis so it survives restarts). Skipped when UPSTASH_REDIS_REST_URL is set in
+ *    .wrangler/redis, or REDIS_DATA_DIR, so it survives restarts). Skipped when UPSTASH_REDIS_REST_URL is set in
  *    the environment or .dev.vars: the Worker then talks to that database.
  * 2. The local Upstash-compatible REST endpoint in front of it.
  * 3. `wrangler dev` on 127.0.0.1:8787 (PORT to change), with the endpoint's URL and token,
@@ -66,7 +66,7 @@ async function main() {
             "to use an Upstash database.",
         );
       }
-      const dir = join(root, ".wrangler", "redis");
+      const dir = process.env.REDIS_DATA_DIR ?? join(root, ".wrangler", "redis");
       mkdirSync(dir, { recursive: true });
       redis = await startRedisServer({ dir, persist: true, keepDir: true });
       void redis.exited.then((reason) => {
@@ -100,6 +100,7 @@ async function main() {
       "  Health:    " + `${workerUrl}/health`,
       "  API token: " + apiToken + (vars.API_TOKEN ? "  (generated; set API_TOKEN to choose one)" : ""),
       ...(endpoint ? ["  Redis REST endpoint: " + endpoint.url] : []),
+      ...(redis ? ["  Redis:     " + `${redis.url} (data in ${redis.dir})`] : []),
       "",
       `  curl -H "Authorization: Bearer ${apiToken}" ${workerUrl}/v1/locks/demo`,
       "",

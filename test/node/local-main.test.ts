@@ -2,65 +2,14 @@
  * The `npm run local-endpoint` entry point as a process: what it prints, that it serves, that
  * it honours its environment, and that it cleans up on SIGTERM.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { connect } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServerHandle } from "../../local/redis-server";
+import { accepts, killStarted, runScript, waitFor } from "./processes";
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+const NO_INHERITED_SETTINGS = { REDIS_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined, LOCAL_ENDPOINT_PORT: undefined };
+const runMain = (env: Record<string, string | undefined>) => runScript("local/main.ts", { ...NO_INHERITED_SETTINGS, ...env });
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-const started: Running[] = [];
-
-function runMain(env: Record<string, string | undefined>): Running {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined, LOCAL_ENDPOINT_PORT: undefined, ...env };
-  for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
-  const child = spawn(process.execPath, [tsxCli, "local/main.ts"], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
-  child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const running = { child, stdout: () => out, stderr: () => err, exited };
-  started.push(running);
-  return running;
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-afterEach(async () => {
-  for (const running of started.splice(0)) {
-    if (running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill("SIGKILL");
-      await running.exited;
-    }
-  }
-});
+afterEach(killStarted);
 
 describe("local/main.ts", () => {
   it("prints the two settings lines first, serves, and stops its redis-server on SIGTERM", async () => {

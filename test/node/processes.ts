@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+
+/** Helpers for tests that run the project's own entry points as processes. */
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const started: Running[] = [];
+
+/**
+ * Runs `script` (a repo-relative .ts file) with tsx. `env` entries override the current
+ * environment; an `undefined` value removes the variable.
+ */
+export function runScript(script: string, env: Record<string, string | undefined>): Running {
+  const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
+  const child = spawn(process.execPath, [tsxCli, script], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const running = { child, stdout: () => out, stderr: () => err, exited };
+  started.push(running);
+  return running;
+}
+
+/** Kills (SIGKILL) every process a test started and did not stop; for afterEach. */
+export async function killStarted(): Promise<void> {
+  for (const running of started.splice(0)) {
+    if (running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill("SIGKILL");
+      await running.exited;
+    }
+  }
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
