@@ -32,10 +32,13 @@ local function pick(candidates, first, ms)
   return nil
 end
 
--- An entry hash value "<16-digit stamp><units>\\n<name>" as stamp, units, name.
+-- Stamps are 19 digits (see submit.ts); a sorted-set member is <stamp><member>.
+local STAMP_LEN = 19
+
+-- An entry hash value "<stamp><units>\\n<name>" as stamp, units, name.
 local function parse_entry(value)
-  local nl = string.find(value, '\\n', 17, true)
-  return string.sub(value, 1, 16), tonumber(string.sub(value, 17, nl - 1)), string.sub(value, nl + 1)
+  local nl = string.find(value, '\\n', STAMP_LEN + 1, true)
+  return string.sub(value, 1, STAMP_LEN), tonumber(string.sub(value, STAMP_LEN + 1, nl - 1)), string.sub(value, nl + 1)
 end
 
 -- Drops each score in units from the distinct-score set once no member holds it any more.

@@ -32,7 +32,7 @@ local function page(start, stop)
   local raw = redis.call('ZREVRANGE', v.rank, start, stop, 'WITHSCORES')
   local members, units, names = {}, {}, {}
   for j = 1, #raw, 2 do
-    members[#members + 1] = string.sub(raw[j], 17)
+    members[#members + 1] = string.sub(raw[j], STAMP_LEN + 1)
     units[#units + 1] = raw[j + 1]
   end
   local better = 0

@@ -13,10 +13,11 @@ import { MAX_UNITS, unitsToScore } from "./score";
  *   2. compute every new score in memory (refusing a sum that leaves the exact range);
  *   3. write: sorted set, entry hash, distinct scores, cap, expiry; then ranks and records.
  *
- * Ties: the sorted-set member is `<stamp><member>` where stamp = 2^53 - 1 - now in µs, as 16
- * digits. Equal scores are ordered by member, and ZREVRANGE lists greater members first, so
- * the earlier stamp (the member that reached the score first) ranks first. The stamp changes
- * only when the stored score changes.
+ * Ties: the sorted-set member is `<stamp><member>`, the stamp 19 digits: 2^53 - 1 - now in µs
+ * (16 digits), then 999 - the entry's position in the batch (3 digits). Equal scores are
+ * ordered by member, and ZREVRANGE lists greater members first, so the earlier stamp (the
+ * member that reached the score first; within a batch, the earlier entry) ranks first. The
+ * stamp changes only when the stored score changes.
  *
  * KEYS: for each period, for each of its candidate versions: rank, entry, distinct (see
  *   `board.ts`); then one idempotency key per entry, in entry order.
@@ -37,7 +38,7 @@ export const SUBMIT_SCRIPT = new LuaScript<string>(
   `${LUA_COMMON}
 local spec = cjson.decode(ARGV[1])
 local now = clock_us(spec)
-local stamp = string.format('%016.0f', 9007199254740991 - now)
+local clock = string.format('%016.0f', 9007199254740991 - now)
 local versions, k = {}, 1
 for i, candidates in ipairs(spec.periods) do
   local v = pick(candidates, k, math.floor(now / 1000))
@@ -93,7 +94,7 @@ for i, e in ipairs(entries) do
         elseif e.op == 'min' then units = math.min(s.units, e.units) end
       end
       if math.abs(units) > spec.limit then return cjson.encode({ overflow = i, period = j }) end
-      if units ~= s.units then s.units, s.stamp, s.dirty = units, stamp, true end
+      if units ~= s.units then s.units, s.stamp, s.dirty = units, clock .. string.format('%03d', 999 - i), true end
       if name and name ~= s.name and (not inherited or s.name == '') then s.name, s.dirty = name, true end
     end
   end
@@ -125,7 +126,7 @@ for _, v in ipairs(versions) do
       if extra > 0 then
         local popped = redis.call('ZPOPMIN', v.rank, extra)
         for j = 1, #popped, 2 do
-          redis.call('HDEL', v.entry, string.sub(popped[j], 17))
+          redis.call('HDEL', v.entry, string.sub(popped[j], STAMP_LEN + 1))
           left[tonumber(popped[j + 1])] = true
         end
       end

@@ -129,10 +129,10 @@ describe("keys and script arguments", () => {
       around: await AROUND_SCRIPT.sha1(),
       remove: await REMOVE_SCRIPT.sha1(),
     }).toEqual({
-      submit: "4956102d5bb9dbae3b17d226e2175d5bb30d36a0",
-      top: "59b3118f514658f7ce89fa3e2cfd0f5ba353665f",
-      around: "cabbc155a98b405459916662bd5e4fe68853970b",
-      remove: "616679789329f22b23e203a85909a1fdb88772e2",
+      submit: "a788fb0dc02fae9effbed2a114fbb0e23f44bfca",
+      top: "1a2636287051852b1ab55eabf9d3d08a1129464b",
+      around: "ec3efa911108f881191ea48be6e35aa85b2969d0",
+      remove: "0c501b63600c32b20cbe6aafc0eb63a16aebefaf",
     });
   });
 });

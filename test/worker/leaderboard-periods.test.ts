@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../shared/errors";
+import { DEFAULT_BOARD, leaderboardKeys, type BoardConfig } from "../../shared/leaderboard/board";
+import { Leaderboards } from "../../shared/leaderboard/leaderboard";
+import { versionAt, type PeriodKind } from "../../shared/leaderboard/periods";
+import { testRedis, uniqueName } from "./helpers";
+
+/**
+ * Periods with an injected clock: the core's `nowMs` replaces Redis TIME inside the scripts
+ * (a test-only option), so a submit can land on a chosen Sunday night. The instants are in
+ * the future so that the expiries they set have not passed yet.
+ */
+const PREFIX = "lbtest";
+const SUNDAY = Date.parse("2030-06-09T23:59:59Z");
+const MONDAY = Date.parse("2030-06-10T00:00:00Z");
+const redis = testRedis();
+const keys = leaderboardKeys(PREFIX);
+
+function fresh(settings: Partial<BoardConfig> = {}) {
+  const config = { ...DEFAULT_BOARD, ...settings };
+  return { lb: new Leaderboards(redis, { prefix: PREFIX, boards: () => config }), board: uniqueName("board") };
+}
+
+/** PEXPIRETIME of the three keys of the version of `period` containing `ms`. */
+async function expiries(board: string, period: PeriodKind, ms: number): Promise<number[]> {
+  const version = keys.version(board, versionAt(period, ms));
+  const script = "local t = {} for i, k in ipairs(KEYS) do t[i] = redis.call('PEXPIRETIME', k) end return t";
+  return (await redis.eval(script, [version.rank, version.entry, version.distinct], [])) as number[];
+}
+
+describe("period rollover", () => {
+  it("Sunday 23:59:59 UTC and Monday 00:00:00 UTC land in different weeks, one request updating every period", async () => {
+    const { lb, board } = fresh({ mode: "sum" });
+    const sunday = await lb.submit(board, "p", 10, { nowMs: SUNDAY });
+    const monday = await lb.submit(board, "p", 5, { nowMs: MONDAY });
+    expect(sunday.periods.map((p) => `${p.period}:${p.version}=${p.score}`)).toEqual([
+      "all-time:all-time=10",
+      "daily:2030-06-09=10",
+      "weekly:2030-W23=10",
+      "monthly:2030-06=10",
+    ]);
+    expect(monday.periods.map((p) => `${p.period}:${p.version}=${p.score}`)).toEqual([
+      "all-time:all-time=15",
+      "daily:2030-06-10=5",
+      "weekly:2030-W24=5",
+      "monthly:2030-06=15",
+    ]);
+    // Reads pick the version by `at`, or by "now".
+    const weekly = (at: number) => lb.member(board, "p", { period: "weekly", at, nowMs: MONDAY });
+    expect((await weekly(SUNDAY))?.score).toBe(10);
+    expect((await weekly(MONDAY + 3 * 86_400_000))?.score).toBe(5);
+    const current = await lb.top(board, { period: "weekly", nowMs: MONDAY });
+    expect(current).toMatchObject({ version: "2030-W24", total: 1 });
+  });
+
+  it("each version's keys expire when it leaves the retained window; all-time never", async () => {
+    const { lb, board } = fresh({ versions: 2 });
+    await lb.submit(board, "p", 1, { nowMs: SUNDAY });
+    const at = (iso: string) => Date.parse(iso);
+    expect(await expiries(board, "daily", SUNDAY)).toEqual(Array(3).fill(at("2030-06-11T00:00:00Z")));
+    expect(await expiries(board, "weekly", SUNDAY)).toEqual(Array(3).fill(at("2030-06-17T00:00:00Z")));
+    expect(await expiries(board, "monthly", SUNDAY)).toEqual(Array(3).fill(at("2030-08-01T00:00:00Z")));
+    expect(await expiries(board, "all-time", SUNDAY)).toEqual([-1, -1, -1]);
+
+    const long = fresh({ versions: 5, periods: ["weekly"] });
+    await long.lb.submit(long.board, "p", 1, { nowMs: SUNDAY });
+    expect(await expiries(long.board, "weekly", SUNDAY)).toEqual(Array(3).fill(at("2030-07-08T00:00:00Z")));
+  });
+
+  it("a version past its retention is gone: Redis expires its keys, and reading it is refused", async () => {
+    // A day two days ago, with versions = 2: its keys expire as they are written.
+    const { lb, board } = fresh({ periods: ["all-time", "daily"], versions: 2 });
+    const old = Date.now() - 2 * 86_400_000;
+    await lb.submit(board, "p", 7, { nowMs: old });
+    expect(await expiries(board, "daily", old)).toEqual([-2, -2, -2]); // -2: no such key
+    expect(await expiries(board, "all-time", old)).toEqual([-1, -1, -1]);
+    const error = await lb.top(board, { period: "daily", at: old }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).field).toBe("at");
+    // Yesterday is still retained (and empty); a version not started yet is refused.
+    expect((await lb.top(board, { period: "daily", at: Date.now() - 86_400_000 })).total).toBe(0);
+    await expect(lb.top(board, { period: "daily", at: Date.now() + 3 * 86_400_000 })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it("a board keeps only its configured periods; reads of another period are refused", async () => {
+    const { lb, board } = fresh({ periods: ["weekly", "all-time"] });
+    const result = await lb.submit(board, "p", 3, { nowMs: MONDAY });
+    expect(result.periods.map((p) => p.period)).toEqual(["weekly", "all-time"]);
+    expect((await lb.top(board, { nowMs: MONDAY })).period).toBe("weekly"); // the first is the default
+    await expect(lb.top(board, { period: "daily" })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
