@@ -1,0 +1,288 @@
+import { InvalidInputError } from "../errors";
+import type { ScriptClient } from "../redis-client";
+import { InflightMap } from "./inflight";
+import { cacheKeys, type CacheKeys } from "./keys";
+import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";
+import { parseRead, State, type ReadResult } from "./read";
+import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "./scripts";
+import type { CacheEntry, EntryOptions, FetchOptions, FetchResult, Invalidation, InvalidationEvent, Loaded } from "./types";
+import { DEFAULT_MAX_VALUE_BYTES, encodeValue, json, ValueTooLargeError, type CacheValue, type EncodedValue } from "./value";
+import { xfetchMultiplier } from "./xfetch";
+
+/** The only Redis commands the cache sends: its scripts. */
+export type CacheRedis = ScriptClient;
+
+/** Options of a {@link Cache}; every one but `prefix` has a default. */
+export interface CacheOptions {
+  /** Key prefix of the deployment (KEY_PREFIX), e.g. "erf". */
+  prefix: string;
+  /** Keeps entries apart from other users of the prefix: "kv" (default) or "proxy". */
+  namespace?: string;
+  /** Pub/Sub channel of invalidation events. Default `<prefix>:cache:invalidations`. */
+  channel?: string;
+  /** Largest value in bytes. Default 1 MiB. */
+  maxValueBytes?: number;
+  /** Fill lease: how long one caller may load a key before another may. Default 5000 ms. */
+  leaseMs?: number;
+  /** How long a caller without the lease waits for another's fill before loading. Default 2000 ms. */
+  waitMs?: number;
+  /** XFetch beta for early refresh; 0 (default) disables it. */
+  xfetchBeta?: number;
+  /** Uniform random numbers in [0, 1) for XFetch. Default Math.random. */
+  random?: () => number;
+  /** The isolate's in-flight map. Default: one of this cache's own. */
+  inflight?: InflightMap;
+  /**
+   * Longest load whose result is stored, and how long invalidation markers outlive their
+   * cause. A fill that took longer is not stored, since the markers it must be checked against
+   * may be gone. Default 60000 ms.
+   */
+  fillWindowMs?: number;
+  /** Reports failures nobody awaits (background refreshes, a store after a load). Default console.warn. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+/**
+ * Cache-aside with tags over Redis scripts: every read is one request (value, tag records and
+ * Redis time together), a miss that loads is two plus the loader, and invalidating a tag is
+ * O(1) whatever the number of entries carrying it. See docs/cache.md for the guarantees.
+ *
+ * @example
+ * const cache = new Cache(redis, { prefix: "erf" });
+ * const user = await cache.getOrSet("user:1", () => db.user(1), { ttl: 60, tags: ["users"] });
+ * await cache.invalidate({ tags: ["users"] });
+ */
+export class Cache {
+  readonly keys: CacheKeys;
+  readonly channel: string;
+  readonly #redis: CacheRedis;
+  readonly #maxValueBytes: number;
+  readonly #leaseMs: number;
+  readonly #waitMs: number;
+  readonly #beta: number;
+  readonly #random: () => number;
+  readonly #inflight: InflightMap;
+  readonly #fillWindowMs: number;
+  readonly #onBackgroundError: (error: unknown) => void;
+
+  constructor(redis: CacheRedis, options: CacheOptions) {
+    this.#redis = redis;
+    this.keys = cacheKeys(options.prefix, options.namespace ?? "kv");
+    this.channel = options.channel ?? this.keys.defaultChannel;
+    this.#maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#waitMs = options.waitMs ?? 2000;
+    this.#beta = options.xfetchBeta ?? 0;
+    this.#random = options.random ?? Math.random;
+    this.#inflight = options.inflight ?? new InflightMap();
+    this.#fillWindowMs = options.fillWindowMs ?? 60_000;
+    this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("cache background work failed:", error));
+  }
+
+  /** The entry, fresh or stale, or null when absent, expired or hard-invalidated. One request. */
+  async get(key: string): Promise<CacheEntry | null> {
+    validateKey(key);
+    const read = await this.#read(key, "", false);
+    return read.state === State.ErrorOnly ? null : (read.entry ?? null);
+  }
+
+  /**
+   * Stores `value` under `key` (replacing any entry; a direct set is never refused by earlier
+   * invalidations). One request.
+   * @returns whether a live entry was replaced
+   * @throws InvalidInputError (ValueTooLargeError over the size limit); nothing is stored
+   */
+  async set(key: string, value: CacheValue, options: EntryOptions): Promise<{ replaced: boolean }> {
+    validateKey(key);
+    const entry = resolveEntryOptions(options);
+    const encoded = encodeValue(value, this.#maxValueBytes);
+    const [, existed] = await this.#store(key, encoded, entry, "", "");
+    return { replaced: existed === 1 };
+  }
+
+  /** Removes `key` for good (a hard invalidation of the key, published like any other). Idempotent. */
+  async delete(key: string): Promise<void> {
+    await this.invalidate({ keys: [key] });
+  }
+
+  /**
+   * Invalidates tags and keys now, in one request whatever the number of entries they reach,
+   * and publishes `{tags, keys, mode, at}` on the channel. Once it returns, no entry (or fill in
+   * progress) from before it is served as fresh.
+   */
+  async invalidate(invalidation: Invalidation): Promise<InvalidationEvent> {
+    const { tags, keys, mode } = validateInvalidation(invalidation);
+    const [, event] = await INVALIDATE.run(
+      this.#redis,
+      [],
+      [mode, this.keys.tagPrefix, this.keys.entryPrefix, randomId(), this.#fillWindowMs, this.channel, tags.length, ...tags, ...keys],
+    );
+    return JSON.parse(event) as InvalidationEvent;
+  }
+
+  /**
+   * Cache-aside with stampede protection: returns the entry when fresh; when stale, returns it
+   * and refreshes it in the background (one caller); when absent, loads it once per isolate
+   * (in-flight map) and once across isolates (Redis lease), the others waiting briefly for the
+   * fill. A loader error is answered with the stale entry within its stale-if-error window.
+   */
+  async fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions = {}): Promise<FetchResult<L>> {
+    validateKey(key);
+    if (options.ttl !== undefined) resolveEntryOptions({ ...options, ttl: options.ttl });
+    return this.#inflight.run(this.keys.entry(key), () => this.#fetch(key, loader, options), this.#leaseMs + this.#waitMs);
+  }
+
+  /**
+   * {@link fetch} for JSON values: the loader returns the value itself.
+   * @example const n = await cache.getOrSet("count", () => countRows(), { ttl: 30, staleTtl: 300 });
+   */
+  async getOrSet<T>(key: string, loader: () => Promise<T>, options: FetchOptions & { ttl: number }): Promise<T> {
+    const result = await this.fetch(key, async () => ({ value: json(await loader()) }), options);
+    return unwrap(result.value) as T;
+  }
+
+  async #fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions): Promise<FetchResult<L>> {
+    const token = randomId();
+    let waitedMs = 0;
+    let delayMs = 20;
+    for (;;) {
+      let read: ReadResult;
+      try {
+        read = await this.#read(key, token, true);
+      } catch (error) {
+        if (options.onRedisError === "throw") throw error;
+        this.#onBackgroundError(error);
+        return bypass(await loader());
+      }
+      const entry = read.entry;
+      if (entry && (read.state === State.Fresh || read.state === State.EarlyRefresh || read.state === State.Stale)) {
+        if (read.lease) this.#refreshInBackground(key, loader, options, read, token);
+        return { ...entry, status: read.state === State.Stale ? "STALE" : "HIT" };
+      }
+      // Absent, or expired with only stale-if-error left: load, or wait for whoever holds the lease.
+      if (read.lease || waitedMs >= this.#waitMs) return this.#load(key, loader, options, read, read.lease ? token : "");
+      const pause = Math.min(delayMs, this.#waitMs - waitedMs);
+      await sleep(pause);
+      waitedMs += pause;
+      delayMs = Math.min(delayMs * 2, 250);
+    }
+  }
+
+  /** Runs the loader and stores its value as of the read's Redis time; releases the lease if not stored. */
+  async #load<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions, read: ReadResult, token: string): Promise<FetchResult<L>> {
+    let loaded: L;
+    try {
+      loaded = await loader();
+    } catch (error) {
+      await this.#release(key, token);
+      if (read.state === State.ErrorOnly && read.entry) return { ...read.entry, status: "STALE" };
+      throw error;
+    }
+    if (loaded.cache === false) {
+      await this.#release(key, token);
+      return bypass(loaded);
+    }
+    let entry: Required<EntryOptions>;
+    let encoded: EncodedValue;
+    try {
+      entry = resolveEntryOptions({ ...options, ...definedOnly(loaded) } as EntryOptions);
+      encoded = encodeValue(loaded.value, this.#maxValueBytes);
+    } catch (error) {
+      await this.#release(key, token);
+      if (error instanceof ValueTooLargeError) return bypass(loaded);
+      throw error;
+    }
+    let stale = false;
+    try {
+      const [outcome] = await this.#store(key, encoded, entry, String(read.nowUs), token);
+      stale = outcome === 2;
+    } catch (error) {
+      this.#onBackgroundError(error); // the value is good; only caching it failed
+    }
+    return { value: loaded.value, tags: entry.tags, ageSeconds: 0, ttlSeconds: stale ? 0 : entry.ttl, stale, status: "MISS", loaded };
+  }
+
+  #refreshInBackground<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions, read: ReadResult, token: string): void {
+    const fresh: ReadResult = { state: State.Absent, nowUs: read.nowUs, lease: true };
+    const task = this.#load(key, loader, options, fresh, token).then(
+      () => undefined,
+      (error: unknown) => this.#onBackgroundError(error),
+    );
+    options.waitUntil?.(task);
+  }
+
+  async #read(key: string, token: string, takeLease: boolean): Promise<ReadResult> {
+    const gap = takeLease ? xfetchMultiplier(this.#beta, this.#random) : 0;
+    const reply = await READ_ENTRY.run(
+      this.#redis,
+      [this.keys.entry(key), this.keys.lease(key)],
+      [this.keys.tagPrefix, takeLease ? this.#leaseMs : 0, token, gap],
+    );
+    return parseRead(reply);
+  }
+
+  #store(key: string, value: EncodedValue, entry: Required<EntryOptions>, asOf: string, token: string) {
+    return STORE_ENTRY.run(
+      this.#redis,
+      [this.keys.entry(key), this.keys.lease(key)],
+      [
+        this.keys.tagPrefix, asOf, token,
+        entry.ttl * 1000, entry.staleTtl * 1000, entry.staleIfErrorTtl * 1000,
+        value.format, value.contentType, value.data,
+        randomId(), this.#fillWindowMs,
+        ...entry.tags,
+      ],
+    );
+  }
+
+  async #release(key: string, token: string): Promise<void> {
+    if (!token) return;
+    try {
+      await RELEASE_LEASE.run(this.#redis, [this.keys.lease(key)], [token]);
+    } catch (error) {
+      this.#onBackgroundError(error); // the lease expires on its own
+    }
+  }
+}
+
+/** Validates entry options and fills in defaults (staleTtl 0, staleIfErrorTtl = staleTtl). */
+export function resolveEntryOptions(options: Partial<EntryOptions>): Required<EntryOptions> {
+  if (options.ttl === undefined) throw new InvalidInputError("ttl is required", "ttl");
+  const ttl = validateSeconds(options.ttl, "ttl", 1);
+  const staleTtl = validateSeconds(options.staleTtl ?? 0, "staleTtl", 0);
+  const staleIfErrorTtl = validateSeconds(options.staleIfErrorTtl ?? staleTtl, "staleIfErrorTtl", 0);
+  return { ttl, staleTtl, staleIfErrorTtl, tags: validateTags(options.tags) };
+}
+
+/** Validates an invalidation: mode, at most 64 tags and 100 keys, at least one of them. */
+export function validateInvalidation(invalidation: Invalidation): Required<Invalidation> {
+  const mode = invalidation.mode ?? "hard";
+  if (mode !== "hard" && mode !== "soft") throw new InvalidInputError('mode must be "hard" or "soft"', "mode");
+  const tags = validateTags(invalidation.tags);
+  const keys = validateKeys(invalidation.keys);
+  if (tags.length === 0 && keys.length === 0) throw new InvalidInputError("give at least one tag or key", "tags");
+  return { tags, keys, mode };
+}
+
+/** The plain value: JSON as parsed, text as a string, bytes as a Uint8Array. */
+export function unwrap(value: CacheValue): unknown {
+  return value.type === "json" ? value.value : value.type === "text" ? value.text : value.bytes;
+}
+
+function bypass<L extends Loaded>(loaded: L): FetchResult<L> {
+  return { value: loaded.value, tags: loaded.tags ?? [], ageSeconds: 0, ttlSeconds: 0, stale: false, status: "BYPASS", loaded };
+}
+
+function definedOnly(loaded: Loaded): Partial<EntryOptions> {
+  return Object.fromEntries(Object.entries(loaded).filter(([k, v]) => v !== undefined && k !== "value" && k !== "cache"));
+}
+
+/** 64 random bits as hex: lease tokens and tag epochs. */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

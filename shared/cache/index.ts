@@ -1,0 +1,9 @@
+/** Cache-aside with tags on Redis: the core, independent of HTTP and of Workers. */
+export { Cache, resolveEntryOptions, unwrap, validateInvalidation, type CacheOptions, type CacheRedis } from "./cache";
+export { cached, memoKey, stableStringify } from "./memoize";
+export { InflightMap } from "./inflight";
+export { InvalidationScheduler, type ScheduledInvalidation, type SchedulerOptions } from "./schedule";
+export { policyFromResponse, parseCacheControl, responseTags, type HttpCachePolicy } from "./http-policy";
+export * from "./limits";
+export * from "./types";
+export { bytes, json, text, valueBytes, ValueTooLargeError, DEFAULT_MAX_VALUE_BYTES, type CacheValue } from "./value";

@@ -1,0 +1,87 @@
+import { InvalidInputError } from "../errors";
+import { utf8Length, validateName } from "../keys";
+import type { Cache } from "./cache";
+import { unwrap } from "./cache";
+import { MAX_KEY_BYTES } from "./limits";
+import type { FetchOptions } from "./types";
+import { json } from "./value";
+
+/**
+ * Wraps an async function so its results are cached: the key is
+ * `fn:<name>:<SHA-256 of the stable serialisation of the arguments>`, so equal arguments
+ * (objects with keys in any order) share an entry and the key length never depends on them.
+ *
+ * @param name identifies the function; change it when the result's meaning changes
+ * @param options ttl, tags, stale windows as for {@link Cache.fetch}; or a function of the
+ *   arguments returning them (e.g. tags per user)
+ * @example
+ * const getUser = cached(cache, "getUser", (id: number) => db.user(id), (id) => ({ ttl: 60, tags: [`user:${id}`] }));
+ * await getUser(1); // loads; later calls within 60 s read from Redis
+ */
+export function cached<A extends unknown[], R>(
+  cache: Cache,
+  name: string,
+  fn: (...args: A) => Promise<R>,
+  options: (FetchOptions & { ttl: number }) | ((...args: A) => FetchOptions & { ttl: number }),
+): (...args: A) => Promise<R> {
+  validateName(name, "name", MAX_KEY_BYTES - 100);
+  return async (...args: A) => {
+    const key = await memoKey(name, args);
+    const opts = typeof options === "function" ? options(...args) : options;
+    const result = await cache.fetch(key, async () => ({ value: json(await fn(...args)) }), opts);
+    return unwrap(result.value) as R;
+  };
+}
+
+/** The cache key of `name` called with `args`. */
+export async function memoKey(name: string, args: readonly unknown[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(stableStringify(args)));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const key = `fn:${name}:${hex}`;
+  if (utf8Length(key) > MAX_KEY_BYTES) throw new InvalidInputError("name is too long", "name");
+  return key;
+}
+
+/**
+ * JSON with object keys sorted at every level, so equal values serialise equally. Follows
+ * JSON.stringify otherwise (toJSON, undefined members dropped, undefined in arrays as null).
+ * @throws InvalidInputError for cycles, functions, symbols and BigInt (no stable meaning)
+ */
+export function stableStringify(value: unknown): string {
+  const seen = new Set<object>();
+  const walk = (v: unknown, inArray: boolean): string | undefined => {
+    if (v !== null && typeof v === "object" && typeof (v as { toJSON?: unknown }).toJSON === "function") {
+      v = (v as { toJSON: () => unknown }).toJSON();
+    }
+    switch (typeof v) {
+      case "undefined":
+        return inArray ? "null" : undefined;
+      case "function":
+      case "symbol":
+      case "bigint":
+        throw new InvalidInputError(`arguments must be JSON-serialisable (found ${typeof v})`, "args");
+      case "number":
+      case "string":
+      case "boolean":
+        return JSON.stringify(v);
+    }
+    if (v === null) return "null";
+    const obj = v as object;
+    if (seen.has(obj)) throw new InvalidInputError("arguments must not be cyclic", "args");
+    seen.add(obj);
+    let out: string;
+    if (Array.isArray(obj)) {
+      out = `[${obj.map((item) => walk(item, true)).join(",")}]`;
+    } else {
+      const parts: string[] = [];
+      for (const k of Object.keys(obj).sort()) {
+        const member = walk((obj as Record<string, unknown>)[k], false);
+        if (member !== undefined) parts.push(`${JSON.stringify(k)}:${member}`);
+      }
+      out = `{${parts.join(",")}}`;
+    }
+    seen.delete(obj);
+    return out;
+  };
+  return walk(value, true) ?? "null";
+}

@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Cache, bytes, json, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
+import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
+
+/** A cache on a fresh prefix, so nothing here touches another test's keys. */
+function makeCache(options: Partial<CacheOptions> = {}) {
+  const redis = testRedis();
+  const cache = new Cache(redis, { prefix: uniqueName("cc"), onBackgroundError: () => {}, ...options });
+  return { cache, redis };
+}
+
+/** Collects `waitUntil` work so a test can wait for background refreshes. */
+function background() {
+  const tasks: Promise<unknown>[] = [];
+  return { waitUntil: (p: Promise<unknown>) => void tasks.push(p), settle: () => Promise.all(tasks), get count() { return tasks.length; } };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * PUBLISH calls Redis has run, commands inside scripts included (INFO commandstats). The
+ * endpoint's counters see only the EVALSHA, so this is how a test sees the publish itself.
+ */
+async function publishCount(): Promise<number> {
+  const info = String(await testRedis().eval("return redis.call('INFO', 'commandstats')", [], []));
+  return Number(/cmdstat_publish:calls=(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+afterEach(clearFaults);
+
+describe("get, set, delete", () => {
+  it("round-trips JSON with tags, age and ttl; reports created then replaced", async () => {
+    const { cache } = makeCache();
+    expect(await cache.get("a")).toBeNull();
+    expect(await cache.set("a", json({ n: 1, s: "é" }), { ttl: 60, tags: ["t1", "t2", "t1"] })).toEqual({ replaced: false });
+    expect(await cache.set("a", json({ n: 2, s: "é" }), { ttl: 60, tags: ["t1", "t2"] })).toEqual({ replaced: true });
+    const entry = await cache.get("a");
+    expect(entry).toMatchObject({ value: { type: "json", value: { n: 2, s: "é" } }, tags: ["t1", "t2"], ageSeconds: 0, stale: false });
+    expect(entry!.ttlSeconds).toBeGreaterThanOrEqual(59);
+    expect(entry!.ttlSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it("keeps text and bytes exactly, with their content type", async () => {
+    const { cache } = makeCache();
+    const all = new Uint8Array(256).map((_, i) => i);
+    await cache.set("t", text("línea\t1", "text/plain; charset=utf-8"), { ttl: 60 });
+    await cache.set("b", bytes(all, "application/octet-stream"), { ttl: 60 });
+    expect((await cache.get("t"))!.value).toEqual({ type: "text", text: "línea\t1", contentType: "text/plain; charset=utf-8" });
+    const b = (await cache.get("b"))!.value;
+    expect(b.type).toBe("bytes");
+    expect(b.type === "bytes" && [...b.bytes]).toEqual([...all]);
+  });
+
+  it("refuses a value over the maximum size and stores nothing", async () => {
+    const { cache } = makeCache({ maxValueBytes: 1024 });
+    await expect(cache.set("big", text("x".repeat(1025)), { ttl: 60 })).rejects.toBeInstanceOf(ValueTooLargeError);
+    await expect(cache.set("big", bytes(new Uint8Array(1025)), { ttl: 60 })).rejects.toBeInstanceOf(ValueTooLargeError);
+    expect(await cache.get("big")).toBeNull();
+    await cache.set("ok", text("x".repeat(1024)), { ttl: 60 });
+    expect(await cache.get("ok")).not.toBeNull();
+  });
+
+  it("refuses bad keys, ttls and tags before touching Redis", async () => {
+    const { cache } = makeCache();
+    const bad: Array<() => Promise<unknown>> = [
+      () => cache.set("k".repeat(513), json(1), { ttl: 60 }),
+      () => cache.set("a\u0000b", json(1), { ttl: 60 }),
+      () => cache.set("k", json(1), { ttl: 0 }),
+      () => cache.set("k", json(1), { ttl: 31_536_001 }),
+      () => cache.set("k", json(1), { ttl: 1.5 }),
+      () => cache.set("k", json(1), { ttl: 60, tags: Array.from({ length: 65 }, (_, i) => `t${i}`) }),
+      () => cache.set("k", json(1), { ttl: 60, tags: ["bad\ntag"] }),
+      () => cache.set("k", json(undefined), { ttl: 60 }),
+      () => cache.invalidate({}),
+    ];
+    const { requests } = await countRoundTrips(async () => {
+      for (const call of bad) await expect(call()).rejects.toThrow();
+    });
+    expect(requests).toBe(0);
+    expect(await cache.get("k")).toBeNull();
+  });
+
+  it("delete removes the entry and is idempotent", async () => {
+    const { cache } = makeCache();
+    await cache.set("d", json(1), { ttl: 60 });
+    await cache.delete("d");
+    await cache.delete("d");
+    expect(await cache.get("d")).toBeNull();
+    await cache.set("d", json(2), { ttl: 60 });
+    expect((await cache.get("d"))!.value).toEqual(json(2));
+  });
+});
+
+describe("invalidation", () => {
+  it("hard by tag removes exactly the entries carrying the tag, and publishes the event", async () => {
+    const { cache } = makeCache();
+    await cache.set("a", json("a"), { ttl: 60, tags: ["red"] });
+    await cache.set("b", json("b"), { ttl: 60, tags: ["red", "blue"] });
+    await cache.set("c", json("c"), { ttl: 60, tags: ["blue"] });
+    const published = await publishCount();
+    const { result: event, requests } = await countRoundTrips(() => cache.invalidate({ tags: ["red"] }));
+    expect(requests).toBe(1);
+    expect((await publishCount()) - published).toBe(1);
+    expect(event).toMatchObject({ tags: ["red"], keys: [], mode: "hard" });
+    expect(Math.abs(Date.parse(event.at) - Date.now())).toBeLessThan(60_000);
+    expect(await cache.get("a")).toBeNull();
+    expect(await cache.get("b")).toBeNull();
+    expect((await cache.get("c"))!.value).toEqual(json("c"));
+    // New entries under the tag are fresh again.
+    await cache.set("a", json("a2"), { ttl: 60, tags: ["red"] });
+    expect(await cache.get("a")).toMatchObject({ value: json("a2"), stale: false });
+  });
+
+  it("soft by tag or key leaves entries served as stale", async () => {
+    const { cache } = makeCache();
+    await cache.set("a", json("a"), { ttl: 60, tags: ["red"] });
+    await cache.set("b", json("b"), { ttl: 60 });
+    const event = await cache.invalidate({ tags: ["red"], keys: ["b"], mode: "soft" });
+    expect(event).toMatchObject({ tags: ["red"], keys: ["b"], mode: "soft" });
+    expect(await cache.get("a")).toMatchObject({ value: json("a"), stale: true, ttlSeconds: 0 });
+    expect(await cache.get("b")).toMatchObject({ value: json("b"), stale: true });
+  });
+
+  it("a soft-invalidated entry is served STALE once while one caller refreshes it", async () => {
+    const { cache } = makeCache();
+    await cache.set("s", json("old"), { ttl: 60, tags: ["t"] });
+    await cache.invalidate({ tags: ["t"], mode: "soft" });
+    const bg = background();
+    let loads = 0;
+    const loader = async (): Promise<Loaded> => ({ value: json(`new${++loads}`), ttl: 60, tags: ["t"] });
+    const results = await Promise.all([1, 2, 3].map(() => cache.fetch("s", loader, { waitUntil: bg.waitUntil })));
+    expect(results.map((r) => r.status)).toEqual(["STALE", "STALE", "STALE"]);
+    await bg.settle();
+    expect(loads).toBe(1);
+    expect(await cache.fetch("s", loader)).toMatchObject({ status: "HIT", value: json("new1"), stale: false });
+  });
+
+  it("is eviction-safe: a missing tag record never makes an entry look fresh", async () => {
+    const { cache, redis } = makeCache();
+    await cache.set("e", json(1), { ttl: 60, tags: ["evicted"] });
+    await redis.del(cache.keys.tagPrefix + "evicted"); // what an eviction does
+    expect(await cache.get("e")).toBeNull();
+    // The record comes back with a new epoch when another entry is stored; the old one stays gone.
+    await cache.set("f", json(2), { ttl: 60, tags: ["evicted"] });
+    expect(await cache.get("e")).toBeNull();
+    expect(await cache.get("f")).not.toBeNull();
+  });
+});
+
+describe("fetch: TTL, stale-while-revalidate, stale-if-error, XFetch", () => {
+  it("loads on a miss, then hits without the loader", async () => {
+    const { cache } = makeCache();
+    let loads = 0;
+    const loader = async () => ({ value: json(++loads) });
+    expect(await cache.fetch("m", loader, { ttl: 60 })).toMatchObject({ status: "MISS", value: json(1) });
+    expect(await cache.fetch("m", loader, { ttl: 60 })).toMatchObject({ status: "HIT", value: json(1) });
+    expect(await cache.getOrSet("m", async () => 99, { ttl: 60 })).toBe(1);
+    expect(loads).toBe(1);
+  });
+
+  it("a loader may decide not to cache (BYPASS) and a value over the limit is not stored", async () => {
+    const { cache } = makeCache({ maxValueBytes: 1024 });
+    expect(await cache.fetch("n", async () => ({ value: json(1), cache: false }), { ttl: 60 })).toMatchObject({ status: "BYPASS" });
+    expect(await cache.fetch("n", async () => ({ value: text("x".repeat(2000)) }), { ttl: 60 })).toMatchObject({ status: "BYPASS" });
+    expect(await cache.get("n")).toBeNull();
+  });
+
+  it.concurrent("after the TTL: stale within staleTtl (refreshed in the background), absent after", async () => {
+    const { cache } = makeCache();
+    await cache.set("swr", json("v1"), { ttl: 1, staleTtl: 30 });
+    await cache.set("gone", json("g"), { ttl: 1 });
+    await sleep(1100);
+    expect(await cache.get("gone")).toBeNull();
+    const bg = background();
+    const stale = await cache.fetch("swr", async () => ({ value: json("v2") }), { ttl: 60, waitUntil: bg.waitUntil });
+    expect(stale).toMatchObject({ status: "STALE", value: json("v1"), stale: true });
+    await bg.settle();
+    expect(bg.count).toBe(1);
+    expect(await cache.get("swr")).toMatchObject({ value: json("v2"), stale: false });
+  });
+
+  it.concurrent("after the TTL a failing loader gets the stale entry within staleIfErrorTtl, else the error", async () => {
+    const { cache } = makeCache();
+    await cache.set("sie", json("kept"), { ttl: 1, staleIfErrorTtl: 30 });
+    await cache.set("none", json("lost"), { ttl: 1 });
+    await sleep(1100);
+    const failing = async (): Promise<Loaded> => {
+      throw new Error("origin down");
+    };
+    expect(await cache.get("sie")).toBeNull(); // only an error may use it
+    expect(await cache.fetch("sie", failing, { ttl: 60 })).toMatchObject({ status: "STALE", value: json("kept"), stale: true });
+    await expect(cache.fetch("none", failing, { ttl: 60 })).rejects.toThrow("origin down");
+    expect(await cache.fetch("sie", async () => ({ value: json("new") }), { ttl: 60 })).toMatchObject({ status: "MISS", value: json("new") });
+  });
+
+  it.concurrent("XFetch refreshes early when the draw says so, never when beta is 0", async () => {
+    let loads = 0;
+    const slowLoader = async () => {
+      await sleep(150);
+      return { value: json(++loads) };
+    };
+    const prefix = uniqueName("xf");
+    const eager = new Cache(testRedis(), { prefix, xfetchBeta: 1, random: () => 0.999999 });
+    const never = new Cache(testRedis(), { prefix, xfetchBeta: 0, random: () => 0.999999 });
+    await eager.fetch("x", slowLoader, { ttl: 2 }); // delta ≈ 150 ms; 150 ms × 13.8 > 2 s
+    expect(await never.fetch("x", slowLoader, { ttl: 2 })).toMatchObject({ status: "HIT" });
+    expect(loads).toBe(1);
+    const bg = background();
+    expect(await eager.fetch("x", slowLoader, { ttl: 2, waitUntil: bg.waitUntil })).toMatchObject({ status: "HIT", value: json(1) });
+    await bg.settle();
+    expect(loads).toBe(2);
+    expect((await eager.get("x"))!.value).toEqual(json(2));
+  });
+});
+
+describe("when Redis fails", () => {
+  it("fetch runs the loader and answers BYPASS (or throws when asked); get throws", async () => {
+    const { cache } = makeCache();
+    await setFaults({ down: "5xx" });
+    expect(await cache.fetch("r", async () => ({ value: json(1) }), { ttl: 60 })).toMatchObject({ status: "BYPASS", value: json(1) });
+    await expect(cache.fetch("r", async () => ({ value: json(1) }), { ttl: 60, onRedisError: "throw" })).rejects.toThrow();
+    await expect(cache.get("r")).rejects.toThrow();
+  });
+});
