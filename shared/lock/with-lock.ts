@@ -1,0 +1,115 @@
+import { ConflictError } from "../errors";
+import { type AcquireOptions, type Lease, type Locks, DEFAULT_TTL_MS } from "./locks";
+
+/** Thrown by {@link withLock} when the lock could not be taken within `waitMs`. */
+export class LockBusyError extends ConflictError {
+  constructor(
+    lockName: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`lock '${lockName}' is held by another owner`, { retryAfterMs });
+  }
+}
+
+/** The reason of the signal {@link withLock} aborts when the lease is lost. */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+}
+
+/** Options of {@link withLock}: those of an acquire, plus the renewal period. */
+export interface WithLockOptions extends AcquireOptions {
+  /** Lease in ms (default 10000); renewed before it ends, for as long as `fn` runs. */
+  ttlMs?: number;
+  /** Renew this often in ms (default a third of `ttlMs`, so two renewals may fail before the lease ends). */
+  renewEveryMs?: number;
+}
+
+/** What `fn` receives: its lease, and a signal that fires if the lease is lost. */
+export interface HeldLease extends Lease {
+  signal: AbortSignal;
+}
+
+/**
+ * Runs `fn` while holding the lock `name`, and always releases it afterwards.
+ *
+ * The lease is renewed in the background every `renewEveryMs`. `fn` receives an AbortSignal
+ * that fires (reason: {@link LeaseLostError}) when a renewal finds another owner, or when the
+ * lease ran out by the local clock because renewals could not reach Redis. After that, `fn`
+ * holds nothing: it should stop, and guard any write it still makes with its fence.
+ *
+ * @returns what `fn` returns
+ * @throws {LockBusyError} when the lock is not taken within `waitMs` (then `fn` never runs)
+ * @example
+ * await withLock(locks, "nightly-report", async ({ signal, fence }) => {
+ *   for (const page of pages) { signal.throwIfAborted(); await write(page, fence); }
+ * }, { ttlMs: 5000, waitMs: 0 });
+ */
+export async function withLock<T>(
+  locks: Locks,
+  name: string,
+  fn: (lease: HeldLease) => Promise<T> | T,
+  options: WithLockOptions = {},
+): Promise<T> {
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  const renewEveryMs = Math.max(1, options.renewEveryMs ?? Math.floor(ttlMs / 3));
+  // The lease started after this instant, so counting from it never overestimates what is left.
+  let leaseEndsLocal = Date.now() + ttlMs;
+  const result = await locks.acquire(name, { ...options, ttlMs });
+  if (!result.acquired) throw new LockBusyError(name, result.retryAfterMs);
+  const lease: Lease = { name, token: result.token, fence: result.fence, expiresAt: result.expiresAt };
+
+  const controller = new AbortController();
+  let stopped = false;
+  let renewTimer: ReturnType<typeof setTimeout> | undefined;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let renewing: Promise<void> | undefined;
+
+  const lose = (message: string) => {
+    if (stopped || controller.signal.aborted) return;
+    cancel(renewTimer);
+    cancel(watchdog);
+    controller.abort(new LeaseLostError(message));
+  };
+  // Fires if no renewal succeeded before the lease ran out (Redis unreachable or slow).
+  const armWatchdog = () => {
+    cancel(watchdog);
+    watchdog = setTimeout(() => lose(`lease of '${name}' ran out before it could be renewed`), Math.max(0, leaseEndsLocal - Date.now()));
+  };
+  const scheduleRenewal = (delayMs: number) => {
+    renewTimer = setTimeout(() => {
+      renewing = renew().finally(() => (renewing = undefined));
+    }, delayMs);
+  };
+  const renew = async () => {
+    const started = Date.now();
+    try {
+      const outcome = await locks.extend(name, lease.token, ttlMs);
+      if (stopped || controller.signal.aborted) return;
+      if (!outcome.extended) return lose(`lease of '${name}' was lost (${outcome.reason})`);
+      leaseEndsLocal = started + ttlMs;
+      armWatchdog();
+      scheduleRenewal(renewEveryMs);
+    } catch {
+      if (stopped || controller.signal.aborted) return;
+      // Try again soon, but well before the lease runs out; the watchdog fires if none succeeds.
+      scheduleRenewal(Math.max(1, Math.min(renewEveryMs, (leaseEndsLocal - Date.now()) / 3)));
+    }
+  };
+
+  armWatchdog();
+  scheduleRenewal(renewEveryMs);
+  try {
+    return await fn({ ...lease, signal: controller.signal });
+  } finally {
+    stopped = true;
+    cancel(renewTimer);
+    cancel(watchdog);
+    await renewing;
+    // A failed release is not worth masking fn's outcome for: the lease ends by itself at its TTL.
+    await locks.release(name, lease.token).catch(() => undefined);
+  }
+}
+
+function cancel(timer: ReturnType<typeof setTimeout> | undefined): void {
+  if (timer !== undefined) clearTimeout(timer);
+}

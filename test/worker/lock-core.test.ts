@@ -1,0 +1,402 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { keyspace } from "../../shared/keys";
+import { type Lease, Locks } from "../../shared/lock";
+import { ACQUIRE_EXCLUSIVE, ACQUIRE_SHARED, EXTEND, RELEASE, STATUS } from "../../shared/lock/scripts";
+import { FENCED_GET, FENCED_SET } from "../../shared/lock/fenced-write";
+import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
+
+const key = keyspace("erf", "lock");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function granted(result: Awaited<ReturnType<Locks["acquire"]>>): Lease {
+  if (!result.acquired) throw new Error(`expected a grant, got busy (retry after ${result.retryAfterMs} ms)`);
+  return result;
+}
+
+afterEach(clearFaults);
+
+describe("lock scripts", () => {
+  it("are pinned by SHA1, so an edit is never silent", async () => {
+    const shas = Object.fromEntries(
+      await Promise.all([ACQUIRE_EXCLUSIVE, ACQUIRE_SHARED, RELEASE, EXTEND, STATUS, FENCED_SET, FENCED_GET].map(async (s) => [s.name, await s.sha1()])),
+    );
+    expect(shas).toMatchInlineSnapshot(`
+      {
+        "fenced-get": "f004f511407bfd623b53b62cc69d24147fb96371",
+        "fenced-set": "57bc42b21b2d8804ba832d5a76183cf83e821bb3",
+        "lock-acquire-exclusive": "198cc4dd9d650490b76daa2f2b7ccddb6879eb68",
+        "lock-acquire-shared": "1be11fee8f489b4f1544461dd9dbbea13288fce5",
+        "lock-extend": "f81a83d099947571b4cb8335c71ff53c53b1ea55",
+        "lock-release": "02442d2f3707c1a9dbe86fed39277fd8bbd09792",
+        "lock-status": "d3fde3d006b71b33f131803b0730a18abfc17404",
+      }
+    `);
+  });
+});
+
+describe("acquire, release, extend, status", () => {
+  it("grants a free name with a 128-bit token, a fence and a Redis-clock expiry", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const before = Date.now();
+    const lease = granted(await locks.acquire(name, { ttlMs: 5000 }));
+    expect(lease.name).toBe(name);
+    expect(lease.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(Number.isSafeInteger(lease.fence)).toBe(true);
+    // Same machine: Redis's clock and the test's agree to within a second.
+    expect(lease.expiresAt).toBeGreaterThan(before + 4000);
+    expect(lease.expiresAt).toBeLessThan(Date.now() + 6000);
+    const status = await locks.status(name);
+    expect(status).toEqual({ locked: true, holders: 1, expiresAt: expect.any(Number), fence: lease.fence });
+    expect(JSON.stringify(status)).not.toContain(lease.token);
+  });
+
+  it("refuses a held name, saying when to retry", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    granted(await locks.acquire(name, { ttlMs: 5000 }));
+    const second = await locks.acquire(name);
+    expect(second.acquired).toBe(false);
+    if (!second.acquired) {
+      expect(second.retryAfterMs).toBeGreaterThan(4000);
+      expect(second.retryAfterMs).toBeLessThanOrEqual(5000);
+    }
+  });
+
+  it("release frees the name for the next holder; a second release says not held", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const lease = granted(await locks.acquire(name));
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    expect(await locks.status(name)).toEqual({ locked: false });
+    const next = granted(await locks.acquire(name));
+    expect(next.fence).toBeGreaterThan(lease.fence);
+    expect(await locks.release(name, next.token)).toEqual({ released: true });
+    expect(await locks.release(name, crypto.randomUUID().replaceAll("-", ""))).toEqual({ released: false, reason: "not-held" });
+  });
+
+  it("extend moves the end of the lease, with millisecond precision, from Redis's now", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const lease = granted(await locks.acquire(name, { ttlMs: 1000 }));
+    const extended = await locks.extend(name, lease.token, 1500);
+    expect(extended.extended).toBe(true);
+    if (!extended.extended) return;
+    expect(extended.expiresAt - lease.expiresAt).toBeGreaterThanOrEqual(500);
+    expect(extended.expiresAt - lease.expiresAt).toBeLessThan(1000);
+    const pttl = Number(await testRedis().pttl(key("lease", name)));
+    expect(pttl).toBeGreaterThan(1000);
+    expect(pttl).toBeLessThanOrEqual(1500);
+    // A shorter lease is allowed too: extend sets the lease, it does not add to it.
+    const shortened = await locks.extend(name, lease.token, 50);
+    expect(shortened.extended).toBe(true);
+    await sleep(120);
+    expect(await locks.status(name)).toEqual({ locked: false });
+  });
+
+  it("each operation is one REST request", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    // Warm-up: load every script once (EVALSHA, then EVAL on NOSCRIPT).
+    const warm = granted(await locks.acquire(name));
+    await locks.extend(name, warm.token, 1000);
+    await locks.status(name);
+    await locks.release(name, warm.token);
+
+    const acquire = await countRoundTrips(() => locks.acquire(name));
+    expect(acquire).toMatchObject({ requests: 1, byCommand: { EVALSHA: 1 } });
+    const lease = granted(acquire.result);
+    expect(await countRoundTrips(() => locks.acquire(name))).toMatchObject({ requests: 1 }); // busy, waitMs 0
+    expect(await countRoundTrips(() => locks.extend(name, lease.token, 2000))).toMatchObject({ requests: 1, byCommand: { EVALSHA: 1 } });
+    expect(await countRoundTrips(() => locks.status(name))).toMatchObject({ requests: 1, byCommand: { EVALSHA: 1 } });
+    expect(await countRoundTrips(() => locks.release(name, lease.token))).toMatchObject({ requests: 1, byCommand: { EVALSHA: 1 } });
+  });
+});
+
+describe("only the owner can release or extend", () => {
+  it("a wrong token can neither release nor extend, and the holder keeps its lease", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const lease = granted(await locks.acquire(name, { ttlMs: 5000 }));
+    const stranger = "0123456789abcdef0123456789abcdef";
+    expect(await locks.release(name, stranger)).toEqual({ released: false, reason: "held-by-another" });
+    expect(await locks.extend(name, stranger, 60_000)).toEqual({ extended: false, reason: "held-by-another" });
+    const status = await locks.status(name);
+    expect(status).toMatchObject({ locked: true, fence: lease.fence });
+    if (status.locked) expect(status.expiresAt).toBeLessThanOrEqual(lease.expiresAt);
+  });
+
+  it("an expired holder cannot release or extend the next holder's lock", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const old = granted(await locks.acquire(name, { ttlMs: 60 }));
+    await sleep(120);
+    const current = granted(await locks.acquire(name, { ttlMs: 5000 }));
+    expect(current.fence).toBeGreaterThan(old.fence);
+    expect(await locks.release(name, old.token)).toEqual({ released: false, reason: "held-by-another" });
+    expect(await locks.extend(name, old.token, 5000)).toEqual({ extended: false, reason: "held-by-another" });
+    expect(await locks.status(name)).toMatchObject({ locked: true, fence: current.fence });
+  });
+
+  it("an expired holder of a free name is told it holds nothing", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("lock");
+    const old = granted(await locks.acquire(name, { ttlMs: 60 }));
+    await sleep(120);
+    expect(await locks.extend(name, old.token, 5000)).toEqual({ extended: false, reason: "not-held" });
+    expect(await locks.release(name, old.token)).toEqual({ released: false, reason: "not-held" });
+    expect(await locks.status(name)).toEqual({ locked: false });
+  });
+});
+
+describe("fencing tokens", () => {
+  it("strictly increase over successive grants of a name", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("fence");
+    const fences: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lease = granted(await locks.acquire(name));
+      fences.push(lease.fence);
+      await locks.release(name, lease.token);
+    }
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]!);
+  });
+
+  it("still increase when the fence counter is evicted between grants", async () => {
+    const locks = new Locks(testRedis());
+    const redis = testRedis();
+    const name = uniqueName("fence");
+    let last = 0;
+    for (let i = 0; i < 10; i++) {
+      const lease = granted(await locks.acquire(name));
+      expect(lease.fence).toBeGreaterThan(last);
+      last = lease.fence;
+      await locks.release(name, lease.token);
+      expect(Number(await redis.del(key("fence", name)))).toBe(1); // what an eviction does
+    }
+  });
+
+  it("run ahead of the clock from the counter when the clock is behind it (e.g. after a clock step back)", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("fence");
+    const ahead = 9_000_000_000_000_000; // far above any microsecond time; below 2^53
+    await testRedis().set(key("fence", name), String(ahead));
+    const first = granted(await locks.acquire(name));
+    expect(first.fence).toBe(ahead + 1);
+    await locks.release(name, first.token);
+    expect(granted(await locks.acquire(name)).fence).toBe(ahead + 2);
+  });
+
+  it("the counter does not outlive the name forever: it expires after the retention", async () => {
+    const locks = new Locks(testRedis(), { fenceRetentionMs: 5000 });
+    const name = uniqueName("fence");
+    granted(await locks.acquire(name));
+    const pttl = Number(await testRedis().pttl(key("fence", name)));
+    expect(pttl).toBeGreaterThan(4000);
+    expect(pttl).toBeLessThanOrEqual(5000);
+  });
+});
+
+describe("retry-safe operations (the endpoint drops the reply after Redis applied the request)", () => {
+  async function warmUp(locks: Locks) {
+    const name = uniqueName("warm");
+    const lease = granted(await locks.acquire(name));
+    await locks.release(name, lease.token);
+    await locks.status(name);
+  }
+
+  it("a retried acquire gets the lock its first try took: one holder, one fence", async () => {
+    const locks = new Locks(testRedis({ retries: 1 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { ttlMs: 5000 }));
+    await clearFaults();
+    expect(requests).toBe(2); // the applied-then-dropped request and its retry
+    const lease = granted(result);
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
+    expect((await locks.acquire(name)).acquired).toBe(false);
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+  });
+
+  it("without client retries, the acquire fails, and the orphaned lease frees itself at its TTL", async () => {
+    const locks = new Locks(testRedis({ retries: 0 }));
+    await warmUp(locks);
+    const name = uniqueName("orphan");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toThrow();
+    await clearFaults();
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1 });
+    expect((await locks.acquire(name)).acquired).toBe(false);
+    await sleep(400);
+    expect(await locks.status(name)).toEqual({ locked: false });
+    granted(await locks.acquire(name));
+  });
+
+  it("with waitMs, acquire itself resends the same token after a lost reply, even on a client that never retries", async () => {
+    const locks = new Locks(testRedis({ retries: 0 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const lease = granted(await locks.acquire(name, { ttlMs: 5000, waitMs: 2000 }));
+    await clearFaults();
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+  });
+
+  it("a retried release still answers released, even after someone else took the lock", async () => {
+    const locks = new Locks(testRedis({ retries: 1 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    const lease = granted(await locks.acquire(name));
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    await clearFaults();
+    const next = granted(await locks.acquire(name));
+    // The marker answers a late retry of the same release, and nothing else.
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    expect(await locks.status(name)).toMatchObject({ locked: true, fence: next.fence });
+  });
+});
+
+describe("bounded waiting", () => {
+  it("waitMs 0 makes exactly one attempt", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("wait");
+    granted(await locks.acquire(name, { ttlMs: 5000 }));
+    await locks.acquire(name); // warm
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { waitMs: 0 }));
+    expect(result.acquired).toBe(false);
+    expect(requests).toBe(1);
+  });
+
+  it("gives up within waitMs plus one request", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("wait");
+    granted(await locks.acquire(name, { ttlMs: 10_000 }));
+    let oneRequest = 0;
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      await locks.status(name);
+      oneRequest = Math.max(oneRequest, Date.now() - started);
+    }
+    const waitMs = 400;
+    const started = Date.now();
+    const result = await locks.acquire(name, { waitMs });
+    const elapsed = Date.now() - started;
+    expect(result.acquired).toBe(false);
+    expect(elapsed).toBeGreaterThanOrEqual(waitMs - 5);
+    // One request, measured just before, with room for a busy machine's scheduling.
+    expect(elapsed).toBeLessThan(waitMs + oneRequest + 100);
+  });
+
+  it("gets the lock as soon as the holder's lease ends, well inside waitMs", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("wait");
+    granted(await locks.acquire(name, { ttlMs: 200 }));
+    const started = Date.now();
+    granted(await locks.acquire(name, { waitMs: 5000 }));
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
+describe("counting semaphore (limit > 1)", () => {
+  it("admits up to limit holders, each with its own token and fence, then says when to retry", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("sem");
+    const leases = [];
+    for (let i = 0; i < 3; i++) leases.push(granted(await locks.acquire(name, { limit: 3, ttlMs: 5000 })));
+    expect(new Set(leases.map((l) => l.token)).size).toBe(3);
+    expect(leases[1]!.fence).toBeGreaterThan(leases[0]!.fence);
+    expect(leases[2]!.fence).toBeGreaterThan(leases[1]!.fence);
+    const fourth = await locks.acquire(name, { limit: 3 });
+    expect(fourth.acquired).toBe(false);
+    if (!fourth.acquired) expect(fourth.retryAfterMs).toBeGreaterThan(4000);
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 3, fence: leases[2]!.fence });
+
+    expect(await locks.release(name, leases[0]!.token)).toEqual({ released: true });
+    const again = granted(await locks.acquire(name, { limit: 3 }));
+    expect(again.fence).toBeGreaterThan(leases[2]!.fence);
+  });
+
+  it("each holder's lease is its own: it expires, extends and releases alone", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("sem");
+    const short = granted(await locks.acquire(name, { limit: 2, ttlMs: 80 }));
+    const long = granted(await locks.acquire(name, { limit: 2, ttlMs: 5000 }));
+    await sleep(150);
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: long.fence });
+    expect(await locks.extend(name, short.token, 5000)).toEqual({ extended: false, reason: "held-by-another" });
+    expect(await locks.release(name, short.token)).toEqual({ released: false, reason: "held-by-another" });
+    const extended = await locks.extend(name, long.token, 8000);
+    expect(extended).toMatchObject({ extended: true });
+    const third = granted(await locks.acquire(name, { limit: 2 }));
+    expect(await locks.release(name, long.token)).toEqual({ released: true });
+    expect(await locks.release(name, third.token)).toEqual({ released: true });
+    expect(await locks.status(name)).toEqual({ locked: false });
+  });
+
+  it("an exclusive holder and semaphore holders exclude each other on one name", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("mixed");
+    const exclusive = granted(await locks.acquire(name));
+    expect((await locks.acquire(name, { limit: 5 })).acquired).toBe(false);
+    await locks.release(name, exclusive.token);
+    const shared = granted(await locks.acquire(name, { limit: 5 }));
+    expect((await locks.acquire(name)).acquired).toBe(false);
+    await locks.release(name, shared.token);
+    granted(await locks.acquire(name));
+  });
+
+  it("never admits more than limit under concurrency", async () => {
+    const name = uniqueName("sem");
+    const limit = 4;
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const locks = new Locks(testRedis({ retries: 1 }));
+        for (let i = 0; i < 10; i++) {
+          const lease = granted(await locks.acquire(name, { limit, ttlMs: 10_000, waitMs: 10_000 }));
+          inside++;
+          most = Math.max(most, inside);
+          expect(inside).toBeLessThanOrEqual(limit);
+          await sleep(3);
+          inside--;
+          expect(await locks.release(name, lease.token)).toEqual({ released: true });
+        }
+      }),
+    );
+    expect(most).toBe(limit); // it did admit N at once, and never more
+    expect(await new Locks(testRedis()).status(name)).toEqual({ locked: false });
+  });
+
+  it("a retried semaphore acquire returns the same place instead of taking a second one", async () => {
+    const locks = new Locks(testRedis({ retries: 1 }));
+    const name = uniqueName("sem");
+    granted(await locks.acquire(uniqueName("warm"), { limit: 2 }));
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const lease = granted(await locks.acquire(name, { limit: 2 }));
+    await clearFaults();
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
+  });
+});
+
+describe("input checks in the core", () => {
+  it("rejects bad names, tokens and numbers before sending anything", async () => {
+    const locks = new Locks(testRedis());
+    const { requests } = await countRoundTrips(async () => {
+      await expect(locks.acquire("")).rejects.toThrow(/name/);
+      await expect(locks.acquire("x".repeat(257))).rejects.toThrow(/256 bytes/);
+      await expect(locks.acquire("a\nb")).rejects.toThrow(/control/);
+      await expect(locks.acquire("ok", { ttlMs: 0 })).rejects.toThrow(/ttlMs/);
+      await expect(locks.acquire("ok", { ttlMs: 300_001 })).rejects.toThrow(/ttlMs/);
+      await expect(locks.acquire("ok", { waitMs: 10_001 })).rejects.toThrow(/waitMs/);
+      await expect(locks.acquire("ok", { limit: 0 })).rejects.toThrow(/limit/);
+      await expect(locks.release("ok", "ABCDEF0123456789ABCDEF0123456789")).rejects.toThrow(/token/);
+      await expect(locks.extend("ok", "abc", 1000)).rejects.toThrow(/token/);
+      await expect(locks.extend("ok", "0123456789abcdef0123456789abcdef", 1.5)).rejects.toThrow(/ttlMs/);
+    });
+    expect(requests).toBe(0);
+  });
+});
