@@ -7,7 +7,9 @@ import { requireApiToken } from "./middleware/auth";
 import { limitBody } from "./middleware/body-limit";
 import { createRouter } from "./router";
 import { benchRoutes } from "./routes/bench";
+import { benchLockRoutes } from "./routes/bench-lock";
 import { healthRoutes } from "./routes/health";
+import { lockRoutes } from "./routes/locks";
 
 /** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -24,6 +26,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route("/", healthRoutes);
   app.route("/", benchRoutes);
+  app.route("/", lockRoutes);
+  app.route("/", benchLockRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,0 +1,54 @@
+import { Lock } from "@upstash/lock";
+import { keyspace } from "../../shared/keys";
+import { Locks } from "../../shared/lock";
+import { ApiProblem } from "../problem";
+import { createRouter, redisOf } from "../router";
+
+/**
+ * `POST /__bench/lock/{impl}/{name}`: one lock operation done inside the Worker, so the bench
+ * compares this project's lock core with `@upstash/lock` on equal terms (same client, same
+ * Redis, one HTTP request per operation). `impl` is `core` or `upstash-lock`. Body:
+ * `{ waitMs?: number, holdMs?: number, ttlMs?: number }` — acquire (waiting up to `waitMs`), hold
+ * for `holdMs`, release. Answers `{ acquired }`.
+ *
+ * `@upstash/lock` waits by a fixed number of attempts with a fixed delay; it gets
+ * `ceil(waitMs / 10)` attempts 10 ms apart, the closest equivalent of a bounded wait.
+ *
+ * Enabled only by ENABLE_BENCH_ROUTES="true"; never part of the OpenAPI document.
+ */
+interface BenchBody {
+  waitMs?: number;
+  holdMs?: number;
+  ttlMs?: number;
+}
+
+export const benchLockRoutes = createRouter().post("/__bench/lock/:impl/:name", async (c) => {
+  const impl = c.req.param("impl");
+  if (!c.var.config.benchRoutes || (impl !== "core" && impl !== "upstash-lock")) {
+    throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
+  }
+  const name = c.req.param("name");
+  const body = await c.req.json<BenchBody>().catch((): BenchBody => ({}));
+  const { waitMs = 0, holdMs = 0, ttlMs = 10_000 } = body;
+  const redis = redisOf(c);
+  const hold = () => (holdMs > 0 ? new Promise((resolve) => setTimeout(resolve, holdMs)) : Promise.resolve());
+
+  if (impl === "core") {
+    const locks = new Locks(redis, { prefix: c.var.config.keyPrefix });
+    const lease = await locks.acquire(name, { ttlMs, waitMs });
+    if (!lease.acquired) return c.json({ acquired: false });
+    await hold();
+    const released = await locks.release(name, lease.token);
+    return c.json({ acquired: true, released: released.released });
+  }
+
+  const lock = new Lock({
+    id: keyspace(c.var.config.keyPrefix, "bench-upstash-lock")("lock", name),
+    redis,
+    lease: ttlMs,
+    retry: { attempts: Math.max(1, Math.ceil(waitMs / 10)), delay: 10 },
+  });
+  if (!(await lock.acquire())) return c.json({ acquired: false });
+  await hold();
+  return c.json({ acquired: true, released: await lock.release() });
+});
