@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { Cache, InflightMap, json, type InvalidationMode, type Loaded } from "../../shared/cache";
+import { testRedis, uniqueName } from "./helpers";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const jitter = (maxMs = 3) => sleep(Math.floor(Math.random() * (maxMs + 1)));
+
+describe("invalidate vs fill", () => {
+  it("1,000 races: once invalidate returns, no read serves a value loaded before it as fresh", async () => {
+    const prefix = uniqueName("race");
+    const LANES = 10;
+    const ROUNDS = 100; // LANES × ROUNDS = 1,000 iterations
+    let staleReads = 0;
+    let racedFills = 0; // fills that loaded a version older than the invalidation that followed
+
+    await Promise.all(
+      Array.from({ length: LANES }, async (_, lane) => {
+        const cache = new Cache(testRedis(), { prefix, onBackgroundError: () => {} });
+        const tag = `lane-${lane}`;
+        let version = 0; // the "database": each write bumps it, then invalidates the tag
+        for (let round = 0; round < ROUNDS; round++) {
+          const key = `k-${lane}-${round}`;
+          const mode: InvalidationMode = round % 2 === 0 ? "hard" : "soft";
+          const loader = async (): Promise<Loaded> => {
+            await jitter();
+            const seen = version;
+            await jitter();
+            return { value: json(seen), ttl: 60, tags: [tag] };
+          };
+          const fill = cache.fetch(key, loader);
+          const write = (async () => {
+            await jitter(6);
+            const written = ++version;
+            await cache.invalidate({ tags: [tag], mode });
+            // The invalidation has returned: a fresh read must show `written` or later.
+            const read = await cache.get(key);
+            if (read && !read.stale && (read.value as { value: number }).value < written) staleReads++;
+            return written;
+          })();
+          const [filled, written] = await Promise.all([fill, write]);
+          if ((filled.value as { value: number }).value < written) racedFills++;
+          const after = await cache.get(key);
+          if (after && !after.stale && (after.value as { value: number }).value < version) staleReads++;
+        }
+      }),
+    );
+
+    expect(staleReads).toBe(0);
+    // The race window was really exercised: many fills loaded data the invalidation superseded.
+    expect(racedFills).toBeGreaterThan(10);
+  });
+});
+
+describe("stampede", () => {
+  it("200 concurrent misses on one key: one load per isolate at most, one across isolates", async () => {
+    const prefix = uniqueName("stampede");
+    // Four "isolates": each its own in-flight map and Redis client, as separate isolates have.
+    const isolates = Array.from({ length: 4 }, () => ({
+      cache: new Cache(testRedis(), { prefix, inflight: new InflightMap(), waitMs: 5000 }),
+      loads: 0,
+    }));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const isolate = isolates[i % isolates.length]!;
+        return isolate.cache.fetch(
+          "hot",
+          async () => {
+            isolate.loads++;
+            await sleep(150);
+            return { value: json("filled") };
+          },
+          { ttl: 60 },
+        );
+      }),
+    );
+    expect(results.every((r) => (r.value as { value: string }).value === "filled")).toBe(true);
+    for (const isolate of isolates) expect(isolate.loads).toBeLessThanOrEqual(1);
+    expect(isolates.reduce((sum, i) => sum + i.loads, 0)).toBe(1);
+    // The lease holder's 50 callers share its MISS; the other isolates waited and read the fill.
+    expect(results.filter((r) => r.status === "MISS")).toHaveLength(50);
+    expect(results.filter((r) => r.status === "HIT")).toHaveLength(150);
+  });
+
+  it("a caller that cannot get the lease waits only briefly, then loads itself", async () => {
+    const prefix = uniqueName("stuck");
+    const holder = new Cache(testRedis(), { prefix, leaseMs: 10_000 });
+    const other = new Cache(testRedis(), { prefix, waitMs: 300 });
+    let release!: () => void;
+    const blocked = holder.fetch("k", () => new Promise<Loaded>((r) => (release = () => r({ value: json("late") }))), { ttl: 60 });
+    await sleep(50); // the holder has read and taken the lease; its loader hangs
+    const started = Date.now();
+    const mine = await other.fetch("k", async () => ({ value: json("mine") }), { ttl: 60 });
+    expect(mine).toMatchObject({ status: "MISS", value: json("mine") });
+    expect(Date.now() - started).toBeLessThan(2000);
+    release();
+    await blocked;
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { Cache, json } from "../../shared/cache";
+import { countRoundTrips, testRedis, uniqueName } from "./helpers";
+
+/**
+ * Round trips and Redis commands per operation, counted at the local endpoint. Each test first
+ * runs the scripts once, so EVALSHA finds them loaded (a cold NOSCRIPT adds one EVAL, once).
+ */
+async function warmCache() {
+  const cache = new Cache(testRedis(), { prefix: uniqueName("rt") });
+  await cache.fetch("warm", async () => ({ value: json(0) }), { ttl: 60, tags: ["warm"] });
+  await cache.invalidate({ tags: ["warm"] });
+  return cache;
+}
+
+/** Copies an entry hash to `count` new keys inside Redis, in one script: 100,000 entries in well under a second. */
+const CLONE_ENTRY = `
+local fields = redis.call("HGETALL", KEYS[1])
+for i = 1, tonumber(ARGV[2]) do
+  local key = ARGV[1] .. i
+  redis.call("HSET", key, unpack(fields))
+  redis.call("PEXPIRE", key, 600000)
+end
+return tonumber(ARGV[2])
+`;
+const DELETE_CLONES = `
+for i = 1, tonumber(ARGV[2]) do redis.call("UNLINK", ARGV[1] .. i) end
+return 1
+`;
+
+/**
+ * Commands Redis itself has run, those inside scripts included (INFO commandstats): the Redis
+ * work of an operation, where the endpoint's counters see only the EVALSHA that carried it.
+ */
+async function redisCalls(redis: ReturnType<typeof testRedis>): Promise<number> {
+  const info = String(await redis.eval("return redis.call('INFO', 'commandstats')", [], []));
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** Redis-side commands `fn` caused (the measuring calls cost the same every time, so they cancel out in comparisons). */
+async function redisWork(redis: ReturnType<typeof testRedis>, fn: () => Promise<unknown>): Promise<number> {
+  const before = await redisCalls(redis);
+  await fn();
+  return (await redisCalls(redis)) - before;
+}
+
+describe("round trips", () => {
+  it("a hit is one request and one command, for get and fetch", async () => {
+    const cache = await warmCache();
+    await cache.set("h", json("v"), { ttl: 60, tags: ["a", "b", "c"] });
+    const get = await countRoundTrips(() => cache.get("h"));
+    expect(get.result).toMatchObject({ value: json("v"), stale: false });
+    expect(get).toMatchObject({ requests: 1, commands: 1 });
+    const fetched = await countRoundTrips(() => cache.fetch("h", async () => ({ value: json("other") }), { ttl: 60 }));
+    expect(fetched.result.status).toBe("HIT");
+    expect(fetched).toMatchObject({ requests: 1, commands: 1 });
+  });
+
+  it("a miss that loads and stores is two requests plus the loader", async () => {
+    const cache = await warmCache();
+    const miss = await countRoundTrips(() => cache.fetch("m", async () => ({ value: json(1) }), { ttl: 60, tags: ["x"] }));
+    expect(miss.result.status).toBe("MISS");
+    expect(miss).toMatchObject({ requests: 2, commands: 2 });
+  });
+
+  it("a tag carried by 100,000 entries is invalidated with the same requests and commands as a tag carried by one", async () => {
+    const cache = await warmCache();
+    const redis = testRedis({ timeoutMs: 30_000 });
+    const N = 100_000;
+    await cache.set("template", json("big"), { ttl: 600, tags: ["big"] });
+    await cache.set("single", json("small"), { ttl: 600, tags: ["small"] });
+    const clonePrefix = cache.keys.entry("big-");
+    expect(await redis.eval(CLONE_ENTRY, [cache.keys.entry("template")], [clonePrefix, String(N)])).toBe(N);
+    try {
+      for (const i of [1, 50_000, N]) expect(await cache.get(`big-${i}`)).toMatchObject({ value: json("big"), stale: false });
+
+      const one = await countRoundTrips(() => cache.invalidate({ tags: ["small"] }));
+      const many = await countRoundTrips(() => cache.invalidate({ tags: ["big"] }));
+      expect(one).toMatchObject({ requests: 1, commands: 1 });
+      expect(many).toMatchObject({ requests: one.requests, commands: one.commands });
+      // Inside Redis too: the same commands for 100,000 entries as for one (O(1) per tag).
+      await cache.set("single", json("small"), { ttl: 600, tags: ["small"] });
+      await cache.set("template", json("big"), { ttl: 600, tags: ["big"] });
+      expect(await redisWork(redis, () => cache.invalidate({ tags: ["big"] }))).toBe(
+        await redisWork(redis, () => cache.invalidate({ tags: ["small"] })),
+      );
+
+      for (const i of [1, 50_000, N]) expect(await cache.get(`big-${i}`)).toBeNull();
+      expect(await cache.get("single")).toBeNull();
+    } finally {
+      await redis.eval(DELETE_CLONES, [], [clonePrefix, String(N)]);
+    }
+  });
+});
