@@ -9,6 +9,7 @@ import { createRouter } from "./router";
 import { benchRoutes } from "./routes/bench";
 import { benchLockRoutes } from "./routes/bench-lock";
 import { healthRoutes } from "./routes/health";
+import { leaderboardRoutes } from "./routes/leaderboards";
 import { lockRoutes } from "./routes/locks";
 
 /** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
@@ -26,6 +27,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route("/", healthRoutes);
   app.route("/", benchRoutes);
+  app.route("/", leaderboardRoutes);
   app.route("/", lockRoutes);
   app.route("/", benchLockRoutes);
 

@@ -20,6 +20,8 @@ export interface Env {
   KEY_PREFIX?: string;
   /** "true" enables GET /__bench/baseline, used only by `npm run bench`. */
   ENABLE_BENCH_ROUTES?: string;
+  /** JSON: leaderboard name → { order, mode, periods, versions, cap }; "*" sets the defaults of unlisted boards. */
+  LEADERBOARDS?: string;
   /** Lease of a lock acquired without ttlMs, in ms (default 10000, range 1–300000). */
   LOCK_DEFAULT_TTL_MS?: string;
 }

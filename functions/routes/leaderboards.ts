@@ -1,0 +1,205 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { NotFoundError } from "../../shared/errors";
+import { validateName } from "../../shared/keys";
+import { Leaderboards, MAX_AROUND, MAX_BATCH, MAX_DISPLAY_NAME_BYTES, MAX_LIMIT, MAX_OFFSET } from "../../shared/leaderboard/leaderboard";
+import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
+import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
+import { RANKING_NAMES } from "../../shared/leaderboard/ranking";
+import { MAX_SCORE } from "../../shared/leaderboard/score";
+import type { AppEnv } from "../app-env";
+import { readLeaderboardConfig } from "../leaderboard-config";
+import { BEARER, problems } from "../openapi";
+import { createRouter, redisOf } from "../router";
+
+/**
+ * The request's leaderboard core. Its Redis client keeps the default retry: a resent submit
+ * replays (idempotency key or per-call guard), and reads and deletes are safe to repeat.
+ */
+function boardsOf(c: Context<AppEnv>): Leaderboards {
+  return new Leaderboards(redisOf(c), { prefix: c.var.config.keyPrefix, boards: readLeaderboardConfig(c.env) });
+}
+
+/** A string checked like the core checks it, so the 400 lists it with the other issues. */
+function nameString(field: string, maxBytes?: number) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      validateName(value, field, maxBytes);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
+}
+
+const Board = nameString("board").openapi({ param: { name: "board", in: "path" }, description: "Board name: 1–256 UTF-8 bytes", example: "arena" });
+const Member = nameString("member").openapi({ description: "Member id: 1–256 UTF-8 bytes, no control characters", example: "player-42" });
+const BoardParams = z.object({ board: Board });
+const MemberParams = z.object({ board: Board, member: Member.openapi({ param: { name: "member", in: "path" } }) });
+
+const Submission = z
+  .strictObject({
+    member: Member,
+    score: z.number().openapi({ description: `Finite, within ±${MAX_SCORE}, at most 3 decimal places`, example: 1250 }),
+    mode: z.enum(SUBMIT_MODES).optional().openapi({ description: "Default: the board's mode (best)" }),
+    name: nameString("name", MAX_DISPLAY_NAME_BYTES).optional().openapi({ description: "Display name, ≤ 1 KiB; omitted keeps the stored one", example: "Alice" }),
+    idempotencyKey: nameString("idempotencyKey").optional().openapi({ description: "Same key, same submission: applied once (kept a day)", example: "match-9917-alice" }),
+  })
+  .openapi("LeaderboardSubmission");
+
+const PeriodScore = z.object({
+  period: z.enum(PERIOD_KINDS),
+  version: z.string().openapi({ example: "2026-W17" }),
+  score: z.number(),
+  rank: z.number().int().nullable().openapi({ description: "Ordinal rank; null when the board's cap left the member out" }),
+});
+
+const SubmitResult = z
+  .object({
+    member: z.string(),
+    score: z.number().openapi({ description: "Stored score in the board's first period" }),
+    rank: z.number().int().nullable().openapi({ description: "Ordinal rank in the board's first period" }),
+    periods: z.array(PeriodScore),
+    replayed: z.boolean().openapi({ description: "True for a repeated idempotency key: nothing changed" }),
+  })
+  .openapi("LeaderboardSubmitResult");
+
+const Entry = z
+  .object({ rank: z.number().int(), member: z.string(), score: z.number(), name: z.string().optional() })
+  .openapi("LeaderboardEntry");
+
+const At = z
+  .string()
+  .transform((text, ctx) => {
+    // Epoch milliseconds, or an ISO 8601 date or date-time (Date.parse alone accepts oddities like "-5").
+    const ms = /^\d+$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}([T ]|$)/.test(text) ? Date.parse(text) : Number.NaN;
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      ctx.addIssue({ code: "custom", message: "at must be an ISO 8601 instant or milliseconds since the epoch" });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .optional()
+  .openapi({ description: "Any instant inside a retained version of the period (default now)", example: "2026-04-20T12:00:00Z" });
+
+const ReadQuery = {
+  period: z.enum(PERIOD_KINDS).optional().openapi({ description: "Default: the board's first period" }),
+  at: At,
+  ranking: z.enum(RANKING_NAMES).optional().openapi({ description: "ordinal (default) 1,2,3,4; competition 1,2,2,4; dense 1,2,2,3" }),
+};
+
+const Page = z
+  .object({ board: z.string(), period: z.enum(PERIOD_KINDS), version: z.string(), total: z.number().int(), entries: z.array(Entry) })
+  .openapi("LeaderboardPage");
+
+const Standing = Entry.extend({
+  board: z.string(),
+  period: z.enum(PERIOD_KINDS),
+  version: z.string(),
+  total: z.number().int(),
+  around: z.array(Entry).openapi({ description: "The member and up to `around` neighbours on each side, best first" }),
+}).openapi("LeaderboardStanding");
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
+
+const submitRoute = createRoute({
+  method: "post",
+  path: "/v1/leaderboards/{board}/scores",
+  summary: "Submit a score to every period of a board",
+  description: "One request to Redis; atomic. An unconfigured board is created with the defaults.",
+  security: BEARER,
+  request: { params: BoardParams, body: { required: true, ...json(Submission) } },
+  responses: { 200: { description: "Stored", ...json(SubmitResult) }, ...problems(400, 409) },
+});
+
+const batchRoute = createRoute({
+  method: "post",
+  path: "/v1/leaderboards/{board}/scores/batch",
+  summary: `Submit up to ${MAX_BATCH} scores at once`,
+  description: "One request to Redis, atomic: a refused entry changes nothing. Ranks are as of the end of the batch.",
+  security: BEARER,
+  request: {
+    params: BoardParams,
+    body: { required: true, ...json(z.strictObject({ entries: z.array(Submission).min(1).max(MAX_BATCH) }).openapi("LeaderboardBatch")) },
+  },
+  responses: { 200: { description: "Stored", ...json(z.object({ results: z.array(SubmitResult) })) }, ...problems(400, 409) },
+});
+
+const topRoute = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}",
+  summary: "The best members of a period, a page at a time",
+  security: BEARER,
+  request: {
+    params: BoardParams,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(10).openapi({ description: `1–${MAX_LIMIT} (default 10)` }),
+      offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0).openapi({ description: "0-based position (default 0)" }),
+      ...ReadQuery,
+    }),
+  },
+  responses: { 200: { description: "A page", ...json(Page) }, ...problems(400) },
+});
+
+const memberRoute = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}/members/{member}",
+  summary: "A member's rank and score with its neighbours",
+  security: BEARER,
+  request: {
+    params: MemberParams,
+    query: z.object({
+      around: z.coerce.number().int().min(0).max(MAX_AROUND).default(2).openapi({ description: `Neighbours each side, 0–${MAX_AROUND} (default 2)` }),
+      ...ReadQuery,
+    }),
+  },
+  responses: { 200: { description: "The member", ...json(Standing) }, ...problems(400, 404) },
+});
+
+const removeMemberRoute = createRoute({
+  method: "delete",
+  path: "/v1/leaderboards/{board}/members/{member}",
+  summary: "Remove a member from every period and retained version",
+  security: BEARER,
+  request: { params: MemberParams },
+  responses: { 204: { description: "Removed (or was absent)" }, ...problems(400) },
+});
+
+const deleteBoardRoute = createRoute({
+  method: "delete",
+  path: "/v1/leaderboards/{board}",
+  summary: "Delete a board: every period and retained version",
+  security: BEARER,
+  request: { params: BoardParams },
+  responses: { 204: { description: "Deleted (or was absent)" }, ...problems(400) },
+});
+
+/** `/v1/leaderboards/*`: submit, batch submit, top N, one member with neighbours, removals. */
+export const leaderboardRoutes = createRouter()
+  .openapi(submitRoute, async (c) => {
+    const { board } = c.req.valid("param");
+    const { member, score, ...options } = c.req.valid("json");
+    return c.json(await boardsOf(c).submit(board, member, score, options), 200);
+  })
+  .openapi(batchRoute, async (c) => {
+    const { board } = c.req.valid("param");
+    return c.json({ results: await boardsOf(c).submitMany(board, c.req.valid("json").entries) }, 200);
+  })
+  .openapi(topRoute, async (c) => {
+    const { board } = c.req.valid("param");
+    return c.json(await boardsOf(c).top(board, c.req.valid("query")), 200);
+  })
+  .openapi(memberRoute, async (c) => {
+    const { board, member } = c.req.valid("param");
+    const standing = await boardsOf(c).member(board, member, c.req.valid("query"));
+    if (!standing) throw new NotFoundError(`Member "${member}" is not on board "${board}" in that period`);
+    return c.json(standing, 200);
+  })
+  .openapi(removeMemberRoute, async (c) => {
+    const { board, member } = c.req.valid("param");
+    await boardsOf(c).removeMember(board, member);
+    return c.body(null, 204);
+  })
+  .openapi(deleteBoardRoute, async (c) => {
+    await boardsOf(c).deleteBoard(c.req.valid("param").board);
+    return c.body(null, 204);
+  });
