@@ -13,7 +13,7 @@ export interface Backoff {
 export interface ExponentialJitterOptions {
   /** First ceiling in ms (default 10). */
   baseMs?: number;
-  /** Largest ceiling in ms (default 200). */
+  /** Largest ceiling in ms (default 100). */
   maxMs?: number;
   /** Source of randomness in [0, 1) (default `Math.random`). */
   random?: () => number;
@@ -28,7 +28,7 @@ export interface ExponentialJitterOptions {
  * @example exponentialJitter({ baseMs: 5, maxMs: 100 }).delayMs(3) // between 20 and 40
  */
 export function exponentialJitter(options: ExponentialJitterOptions = {}): Backoff {
-  const { baseMs = 10, maxMs = 200, random = Math.random } = options;
+  const { baseMs = 10, maxMs = 100, random = Math.random } = options;
   return {
     delayMs(attempt) {
       const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -68,7 +68,7 @@ export interface LocksOptions {
   prefix?: string;
   /** Lease when an acquire gives none (default 10000 ms). */
   defaultTtlMs?: number;
-  /** Backoff between acquire attempts (default `exponentialJitter({ baseMs: 10, maxMs: 200 })`). */
+  /** Backoff between acquire attempts (default `exponentialJitter({ baseMs: 10, maxMs: 100 })`). */
   backoff?: Backoff;
   /** How long a fence counter outlives the name's last grant (default 24 h); see docs/locks.md. */
   fenceRetentionMs?: number;
@@ -109,7 +109,7 @@ export class Locks {
   ) {
     this.#key = keyspace(options.prefix ?? "erf", "lock");
     this.#defaultTtlMs = checkInt(options.defaultTtlMs ?? DEFAULT_TTL_MS, "defaultTtlMs", 1, MAX_TTL_MS);
-    this.#backoff = options.backoff ?? exponentialJitter({ baseMs: 10, maxMs: 200 });
+    this.#backoff = options.backoff ?? exponentialJitter({ baseMs: 10, maxMs: 100 });
     this.#fenceRetentionMs = options.fenceRetentionMs ?? 24 * 3600 * 1000;
     this.#releaseMemoryMs = options.releaseMemoryMs ?? 60_000;
     this.#now = options.now ?? Date.now;
