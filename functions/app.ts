@@ -5,8 +5,12 @@ import { readConfig } from "./config";
 import { handleError, handleNotFound } from "./error-handler";
 import { requireApiToken } from "./middleware/auth";
 import { limitBody } from "./middleware/body-limit";
+import { limitApiCalls, limitPublicCalls } from "./middleware/rate-limit";
 import { createRouter } from "./router";
 import { benchRoutes } from "./routes/bench";
+import { benchRateLimitRoutes } from "./routes/bench-ratelimit";
+import { counterRoutes } from "./routes/counters";
+import { rateRoutes } from "./routes/rate";
 import { benchLockRoutes } from "./routes/bench-lock";
 import { healthRoutes } from "./routes/health";
 import { leaderboardRoutes } from "./routes/leaderboards";
@@ -23,10 +27,15 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use("/v1/*", requireApiToken);
+  app.use("/v1/*", limitApiCalls);
+  app.use("*", limitPublicCalls);
   app.use("*", limitBody);
 
   app.route("/", healthRoutes);
   app.route("/", benchRoutes);
+  app.route("/", rateRoutes);
+  app.route("/", counterRoutes);
+  app.route("/", benchRateLimitRoutes);
   app.route("/", leaderboardRoutes);
   app.route("/", lockRoutes);
   app.route("/", benchLockRoutes);

@@ -20,6 +20,8 @@ export interface Env {
   KEY_PREFIX?: string;
   /** "true" enables GET /__bench/baseline, used only by `npm run bench`. */
   ENABLE_BENCH_ROUTES?: string;
+  /** JSON: named rate-limit policies and which guard /v1/* and public routes (docs/rate-limiting.md). */
+  RATE_POLICIES?: string;
   /** JSON: leaderboard name → { order, mode, periods, versions, cap }; "*" sets the defaults of unlisted boards. */
   LEADERBOARDS?: string;
   /** Lease of a lock acquired without ttlMs, in ms (default 10000, range 1–300000). */

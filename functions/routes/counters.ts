@@ -1,0 +1,114 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { GRANULARITIES, MAX_HIT, WindowedCounters, type GranularityName } from "../../shared/counters/windowed-counter";
+import { validateName } from "../../shared/keys";
+import type { AppEnv } from "../app-env";
+import { BEARER, problems } from "../openapi";
+import { createRedis } from "../redis";
+import { createRouter, redisOf } from "../router";
+
+const Params = z.object({
+  name: z
+    .string()
+    .superRefine((name, ctx) => {
+      try {
+        validateName(name, "name");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    })
+    .openapi({ param: { name: "name", in: "path" }, description: "Counter name: 1–256 UTF-8 bytes, no control characters", example: "signups" }),
+});
+
+const HitBody = z
+  .strictObject({
+    by: z.number().int().min(1).max(MAX_HIT).optional().openapi({ description: "Amount to add (default 1)", example: 1 }),
+  })
+  .openapi("CounterHit");
+
+const CountsSchema = z
+  .object({
+    second: z.number().int().openapi({ description: "Count of the current second", example: 1 }),
+    minute: z.number().int().openapi({ description: "Count of the current minute", example: 12 }),
+    hour: z.number().int().openapi({ description: "Count of the current hour", example: 340 }),
+  })
+  .openapi("CounterCounts");
+
+const granularities = Object.keys(GRANULARITIES) as [GranularityName, ...GranularityName[]];
+
+const SeriesQuery = z.object({
+  granularity: z
+    .enum(granularities)
+    .optional()
+    .openapi({ param: { name: "granularity", in: "query" }, description: "Bucket size (default minute)", example: "minute" }),
+  buckets: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .openapi({
+      param: { name: "buckets", in: "query" },
+      description: "How many of the latest buckets (default 60; at most 300 seconds, 1440 minutes or 168 hours)",
+      example: 60,
+    }),
+});
+
+const SeriesSchema = z
+  .object({
+    granularity: z.enum(granularities),
+    buckets: z.array(
+      z.object({
+        start: z.number().int().openapi({ description: "Bucket start, ms since the epoch (Redis clock)", example: 1767225600000 }),
+        count: z.number().int(),
+      }),
+    ),
+    total: z.number().int().openapi({ description: "Sum of the buckets' counts" }),
+  })
+  .openapi("CounterSeries");
+
+const hitRoute = createRoute({
+  method: "post",
+  path: "/v1/counters/{name}",
+  summary: "Add to a windowed counter's current second, minute and hour",
+  security: BEARER,
+  request: { params: Params, body: { required: false, content: { "application/json": { schema: HitBody } } } },
+  responses: {
+    200: { description: "The new counts of the current buckets", content: { "application/json": { schema: CountsSchema } } },
+    ...problems(400),
+  },
+});
+
+const seriesRoute = createRoute({
+  method: "get",
+  path: "/v1/counters/{name}",
+  summary: "The latest buckets of a windowed counter, oldest first",
+  security: BEARER,
+  request: { params: Params, query: SeriesQuery },
+  responses: {
+    200: { description: "Series", content: { "application/json": { schema: SeriesSchema } } },
+    ...problems(400),
+  },
+});
+
+function countersOf(c: Context<AppEnv>, redis = redisOf(c)): WindowedCounters {
+  return new WindowedCounters(redis, { prefix: c.var.config.keyPrefix });
+}
+
+/**
+ * `POST /v1/counters/{name}` `{ by? }` → the new counts; `GET /v1/counters/{name}?granularity=
+ * minute&buckets=60` → `{ granularity, buckets: [{ start, count }], total }`.
+ * A hit is sent once, never retried: a lost reply may mean it counted, and resending would
+ * count it twice (a failed hit is a 503 the caller may choose to repeat).
+ */
+export const counterRoutes = createRouter()
+  .openapi(hitRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const { by = 1 } = c.req.valid("json") as z.infer<typeof HitBody>;
+    const redis = createRedis(c.env, c.var.config, { retries: 0 });
+    return c.json(await countersOf(c, redis).hit(name, by), 200);
+  })
+  .openapi(seriesRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const { granularity, buckets } = c.req.valid("query");
+    return c.json(await countersOf(c).series(name, { granularity, buckets }), 200);
+  });
