@@ -37,6 +37,11 @@ export interface LeaderboardOptions {
    * idempotency key (default 60; a retry comes within seconds).
    */
   retryGuardTtlSeconds?: number;
+  /**
+   * The local clock in ms (default `Date.now`). It only picks which period versions to offer
+   * a script, with two minutes' slack; Redis TIME decides. Inject one to test clock skew.
+   */
+  clock?: () => number;
 }
 
 /** One submission. */
@@ -96,6 +101,7 @@ export class Leaderboards {
   readonly #boards: (board: string) => BoardConfig;
   readonly #idempotencyTtl: number;
   readonly #retryGuardTtl: number;
+  readonly #clock: () => number;
 
   constructor(
     private readonly redis: LeaderboardClient,
@@ -105,6 +111,7 @@ export class Leaderboards {
     this.#boards = options.boards ?? (() => DEFAULT_BOARD);
     this.#idempotencyTtl = options.idempotencyTtlSeconds ?? 86_400;
     this.#retryGuardTtl = options.retryGuardTtlSeconds ?? 60;
+    this.#clock = options.clock ?? Date.now;
   }
 
   /** Submits one score to every period of `board`; returns the stored score and ranks. */
@@ -171,13 +178,13 @@ export class Leaderboards {
   removeMember(board: string, member: string): Promise<number> {
     validateName(board, "board");
     validateName(member, "member");
-    return removeMember(this.redis, this.#prefix, board, this.#boards(board), member);
+    return removeMember(this.redis, this.#prefix, board, this.#boards(board), member, this.#clock());
   }
 
   /** Deletes every period and retained version of `board`. */
   deleteBoard(board: string): Promise<void> {
     validateName(board, "board");
-    return deleteBoard(this.redis, this.#prefix, board, this.#boards(board));
+    return deleteBoard(this.redis, this.#prefix, board, this.#boards(board), this.#clock());
   }
 
   async #submit(
@@ -217,7 +224,10 @@ export class Leaderboards {
       }
       return entry;
     });
-    const outcome = await runSubmit(this.redis, this.#prefix, board, config, entries, nowMs);
+    const outcome = await runSubmit(this.redis, this.#prefix, board, config, entries, {
+      approxMs: this.#clock(),
+      ...(nowMs === undefined ? {} : { nowMs }),
+    });
     if (Array.isArray(outcome)) return outcome;
     if ("conflict" in outcome) {
       const where = field("idempotencyKey", outcome.conflict - 1);
@@ -242,7 +252,7 @@ export class Leaderboards {
       throw new InvalidInputError(`ranking must be one of ${RANKING_NAMES.join(", ")}`, "ranking");
     }
     if (options.at !== undefined) integerIn(options.at, "at", 0, 253_402_300_799_999); // up to year 9999
-    const target: ReadTarget = { period, ranking: rankingStyle(ranking) };
+    const target: ReadTarget = { period, ranking: rankingStyle(ranking), approxMs: this.#clock() };
     if (options.at !== undefined && period !== "all-time") target.at = options.at;
     if (options.nowMs !== undefined) target.nowMs = options.nowMs;
     return { config, target };

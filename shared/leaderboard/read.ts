@@ -98,6 +98,8 @@ export interface ReadTarget {
   /** Any instant inside the version to read (ms); default now. */
   at?: number;
   ranking: RankingStyle;
+  /** The Worker's clock: which versions to offer when `at` is not given. */
+  approxMs: number;
   /** Replaces Redis TIME (tests only). */
   nowMs?: number;
 }
@@ -128,7 +130,7 @@ export async function runRead<T extends object>(
   fields: Record<string, unknown>,
 ): Promise<T | ReadRefusal> {
   const keys = leaderboardKeys(prefix);
-  let approx = target.nowMs ?? Date.now();
+  let approx = target.nowMs ?? target.approxMs;
   for (let attempt = 0; attempt < 2; attempt++) {
     const exact = target.at ?? target.nowMs;
     const versions =

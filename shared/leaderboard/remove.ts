@@ -33,10 +33,10 @@ return removed
 );
 
 /** Every key of `board` that may hold data now, in rank/entry/distinct triples. */
-export function boardKeyList(prefix: string, board: string, config: BoardConfig, nowMs = Date.now()): string[] {
+export function boardKeyList(prefix: string, board: string, config: BoardConfig, approxMs: number): string[] {
   const keys = leaderboardKeys(prefix);
   return config.periods.flatMap((period) =>
-    retainedVersions(period, nowMs, config.versions).flatMap((version) => versionKeyList(keys.version(board, version))),
+    retainedVersions(period, approxMs, config.versions).flatMap((version) => versionKeyList(keys.version(board, version))),
   );
 }
 
@@ -47,9 +47,9 @@ export async function removeMember(
   board: string,
   config: BoardConfig,
   member: string,
-  nowMs?: number,
+  approxMs: number,
 ): Promise<number> {
-  return Number(await REMOVE_SCRIPT.run(redis, boardKeyList(prefix, board, config, nowMs), [member]));
+  return Number(await REMOVE_SCRIPT.run(redis, boardKeyList(prefix, board, config, approxMs), [member]));
 }
 
 /** Deletes every version of `board` with one DEL (one request). Idempotency records expire. */
@@ -58,7 +58,7 @@ export async function deleteBoard(
   prefix: string,
   board: string,
   config: BoardConfig,
-  nowMs?: number,
+  approxMs: number,
 ): Promise<void> {
-  await redis.del(...boardKeyList(prefix, board, config, nowMs));
+  await redis.del(...boardKeyList(prefix, board, config, approxMs));
 }

@@ -69,6 +69,12 @@ local function state(v, member)
     if value then
       s.stamp, s.units, s.name = parse_entry(value)
       s.old_stamp, s.old_units = s.stamp, s.units
+    elseif not v.checked then
+      -- Upstash may evict a key that has no TTL. Without its entry hash a version's sorted set
+      -- holds members that can no longer be found (a resubmit would add a duplicate), so a
+      -- version whose hash is gone starts afresh. Checked once per version, on a miss only.
+      v.checked = true
+      if redis.call('EXISTS', v.entry) == 0 then redis.call('DEL', v.rank, v.distinct) end
     end
     v.states[member] = s
     v.order[#v.order + 1] = member
@@ -208,9 +214,9 @@ type Reply =
 export const CLOCK_SLACK_MS = 120_000;
 
 /**
- * Runs SUBMIT for `entries` on `board`. The versions offered are those around the Worker's
- * clock (or `nowMs`); in the rare case Redis's clock is in none of them, it retries once with
- * Redis's time.
+ * Runs SUBMIT for `entries` on `board`. The versions offered are those around `approxMs`
+ * (the Worker's clock), or the one containing `nowMs` (tests); in the rare case Redis's clock
+ * is in none of them, it retries once with Redis's time.
  */
 export async function runSubmit(
   redis: ScriptClient,
@@ -218,10 +224,11 @@ export async function runSubmit(
   board: string,
   config: BoardConfig,
   entries: readonly SubmitEntry[],
-  nowMs?: number,
+  timing: { approxMs: number; nowMs?: number },
 ): Promise<SubmitResult[] | SubmitRefusal> {
   const keys = leaderboardKeys(prefix);
-  let approx = nowMs ?? Date.now();
+  const { nowMs } = timing;
+  let approx = nowMs ?? timing.approxMs;
   for (let attempt = 0; attempt < 2; attempt++) {
     const periods: VersionSpec[][] = [];
     const keyList: string[] = [];

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConflictError, InvalidInputError, isRedisUnavailable } from "../../shared/errors";
-import { DEFAULT_BOARD, type BoardConfig } from "../../shared/leaderboard/board";
+import { DEFAULT_BOARD, leaderboardKeys, type BoardConfig } from "../../shared/leaderboard/board";
 import { Leaderboards } from "../../shared/leaderboard/leaderboard";
+import { versionAt } from "../../shared/leaderboard/periods";
 import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
 
 const PREFIX = "lbtest";
@@ -307,6 +308,31 @@ describe("batches", () => {
       { member: "a", score: 10 },
     ]);
     expect(results.map((r) => [r.member, r.score, r.rank])).toEqual([["a", 11, 1], ["b", 5, 2], ["a", 11, 1]]);
+  });
+});
+
+describe("clocks and eviction", () => {
+  it("a Worker clock far from Redis's costs one more request, and Redis time still decides", async () => {
+    const config = { ...DEFAULT_BOARD, periods: ["daily", "all-time"] as const };
+    const skewed = new Leaderboards(testRedis(), { prefix: PREFIX, boards: () => config, clock: () => Date.now() - 10 * 86_400_000 });
+    const board = uniqueName("board");
+    const today = new Date().toISOString().slice(0, 10);
+    await skewed.submit(board, "warm-up", 1);
+    const submit = await countRoundTrips(() => skewed.submit(board, "p", 5));
+    expect(submit.requests).toBe(2);
+    expect(submit.result.periods[0]?.version).toBe(today);
+    const read = await countRoundTrips(() => skewed.top(board));
+    expect(read.requests).toBe(2);
+    expect(read.result).toMatchObject({ version: today, total: 2 });
+  });
+
+  it("a version whose entry hash was evicted starts afresh instead of duplicating members", async () => {
+    const { lb, board } = fresh({ periods: ["all-time"] });
+    await lb.submitMany(board, [{ member: "a", score: 1 }, { member: "b", score: 2 }]);
+    await testRedis().del(leaderboardKeys(PREFIX).version(board, versionAt("all-time", 0)).entry);
+    await lb.submit(board, "a", 3);
+    expect((await lb.top(board)).entries).toEqual([{ rank: 1, member: "a", score: 3 }]);
+    expect((await lb.top(board, { ranking: "dense" })).entries[0]?.rank).toBe(1);
   });
 });
 

@@ -129,7 +129,7 @@ describe("keys and script arguments", () => {
       around: await AROUND_SCRIPT.sha1(),
       remove: await REMOVE_SCRIPT.sha1(),
     }).toEqual({
-      submit: "a788fb0dc02fae9effbed2a114fbb0e23f44bfca",
+      submit: "50bbeb2dbdeda4a1b83ac7faa5a81f8a838df23b",
       top: "1a2636287051852b1ab55eabf9d3d08a1129464b",
       around: "ec3efa911108f881191ea48be6e35aa85b2969d0",
       remove: "0c501b63600c32b20cbe6aafc0eb63a16aebefaf",
