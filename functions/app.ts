@@ -15,6 +15,8 @@ import { benchLockRoutes } from "./routes/bench-lock";
 import { healthRoutes } from "./routes/health";
 import { leaderboardRoutes } from "./routes/leaderboards";
 import { lockRoutes } from "./routes/locks";
+import { cacheRoutes } from "./routes/cache";
+import { proxyRoutes } from "./routes/proxy";
 
 /** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -39,6 +41,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", leaderboardRoutes);
   app.route("/", lockRoutes);
   app.route("/", benchLockRoutes);
+  app.route("/", cacheRoutes);
+  app.route("/", proxyRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

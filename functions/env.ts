@@ -26,4 +26,24 @@ export interface Env {
   LEADERBOARDS?: string;
   /** Lease of a lock acquired without ttlMs, in ms (default 10000, range 1–300000). */
   LOCK_DEFAULT_TTL_MS?: string;
+  /** Largest cached value in bytes (default 1048576, range 1024–10485760). docs/cache.md */
+  CACHE_MAX_VALUE_BYTES?: string;
+  /** Fill lease of a cache key in ms: one loader at a time across isolates (default 5000). */
+  CACHE_LEASE_MS?: string;
+  /** How long a cache miss waits for another isolate's fill before loading itself, ms (default 2000). */
+  CACHE_WAIT_MS?: string;
+  /** XFetch beta for early cache refresh; 0 disables it (default 0, range 0–10). */
+  CACHE_XFETCH_BETA?: string;
+  /** Pub/Sub channel of cache invalidation events (default "<KEY_PREFIX>:cache:invalidations"). */
+  CACHE_CHANNEL?: string;
+  /** Scheduled invalidations applied per cron batch (default 100, range 1–1000). */
+  CACHE_CRON_BATCH_SIZE?: string;
+  /** Batches of scheduled invalidations per cron run (default 10, range 1–100). */
+  CACHE_CRON_MAX_BATCHES?: string;
+  /** JSON: cron expression → tags (or { tags, mode }) invalidated when that cron fires. */
+  INVALIDATION_RULES?: string;
+  /** Origin of the read-through proxy GET /v1/proxy/{path}; unset: the proxy answers 503. */
+  ORIGIN_URL?: string;
+  /** Timeout of a proxy request to the origin in ms (default 5000, range 100–30000). */
+  ORIGIN_TIMEOUT_MS?: string;
 }

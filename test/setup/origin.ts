@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
  * program it over HTTP:
  * - `PUT /__origin/routes/<path>` with `{ status, headers, body, delayMs, drop }` sets what
  *   `GET /<path>` answers (`drop: true` destroys the socket: an origin that is down);
- * - `GET /__origin/hits/<path>` returns `{ hits }`, how often `/<path>` was fetched;
+ * - `GET /__origin/hits/<path>` returns `{ hits, urls }`: how often `/<path>` was fetched, and
+ *   the path and query of each request (so a test can see the query string arrive);
  * - `DELETE /__origin/routes` forgets every route and count.
  * Unprogrammed paths answer 404.
  */
@@ -26,11 +27,14 @@ interface ProgrammedResponse {
 export async function startOrigin(): Promise<OriginServer> {
   const routes = new Map<string, ProgrammedResponse>();
   const hits = new Map<string, number>();
+  const urls = new Map<string, string[]>();
 
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://origin").pathname;
+    const url = new URL(req.url ?? "/", "http://origin");
+    const path = url.pathname;
     if (path.startsWith("/__origin/")) return control(req, res, path.slice("/__origin".length));
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    urls.set(path, [...(urls.get(path) ?? []), `${path}${url.search}`]);
     const route = routes.get(path);
     if (!route) return send(res, 404, { "Content-Type": "text/plain" }, "not found");
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
@@ -46,11 +50,12 @@ export async function startOrigin(): Promise<OriginServer> {
     if (req.method === "DELETE" && path === "/routes") {
       routes.clear();
       hits.clear();
+      urls.clear();
       return send(res, 204, {}, "");
     }
     if (req.method === "GET" && path.startsWith("/hits/")) {
       const target = path.slice("/hits".length);
-      return send(res, 200, { "Content-Type": "application/json" }, JSON.stringify({ hits: hits.get(target) ?? 0 }));
+      return send(res, 200, { "Content-Type": "application/json" }, JSON.stringify({ hits: hits.get(target) ?? 0, urls: urls.get(target) ?? [] }));
     }
     send(res, 404, {}, "");
   }

@@ -1,0 +1,39 @@
+import { Cache, InvalidationScheduler, type InvalidationEvent } from "../../shared/cache";
+import { cacheOptions, normaliseCron, readCacheConfig } from "../cache-config";
+import { readConfig } from "../config";
+import { createRedis } from "../redis";
+import type { CronJob } from "../scheduled";
+
+/**
+ * The cache's cron job, run on every Cron Trigger firing:
+ *
+ * - applies scheduled invalidations that are due: due means `at` ≤ max(Redis time,
+ *   `controller.scheduledTime`), so an item is applied by the first firing at or after its time
+ *   (with the per-minute cron, within about a minute), in batches of CACHE_CRON_BATCH_SIZE, at
+ *   most CACHE_CRON_MAX_BATCHES per firing (the rest wait for the next one);
+ * - if INVALIDATION_RULES has a rule for `controller.cron`, invalidates its tags.
+ *
+ * Each batch is claimed, applied, published and removed by one script, so overlapping firings
+ * never apply an item twice and a firing that dies loses nothing (see shared/cache/schedule.ts).
+ */
+export const cacheInvalidationJob: CronJob = async (controller, env) => {
+  const config = readConfig(env);
+  const cacheConfig = readCacheConfig(env);
+  const redis = createRedis(env, config);
+  const { channel } = cacheConfig;
+  const scheduler = new InvalidationScheduler(redis, { prefix: config.keyPrefix, ...(channel ? { channel } : {}) });
+  const rule = cacheConfig.rules.get(normaliseCron(controller.cron));
+
+  const [due, ruled] = await Promise.allSettled([
+    scheduler.applyDue({ cutoffMs: controller.scheduledTime, batchSize: cacheConfig.cronBatchSize, maxBatches: cacheConfig.cronMaxBatches }),
+    rule ? new Cache(redis, cacheOptions(config, cacheConfig)).invalidate(rule) : Promise.resolve<InvalidationEvent | undefined>(undefined),
+  ]);
+  if (due.status === "fulfilled" && (due.value.applied.length > 0 || due.value.remaining > 0)) {
+    console.log(`cache cron ${controller.cron}: applied ${due.value.applied.length} scheduled invalidation(s), ${due.value.remaining} still due`);
+  }
+  if (ruled.status === "fulfilled" && ruled.value) {
+    console.log(`cache cron ${controller.cron}: invalidated tags ${ruled.value.tags.join(", ")} (${ruled.value.mode})`);
+  }
+  const failures = [due, ruled].filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failures.length > 0) throw failures[0]!.reason;
+};

@@ -1,0 +1,239 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import {
+  bytes, Cache, InvalidationScheduler, json, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_TAG_BYTES, MAX_TAGS,
+  MAX_TTL_SECONDS, text, validateKey, ValueTooLargeError, type CacheEntry, type CacheValue,
+} from "../../shared/cache";
+import { fromBase64, toBase64 } from "../../shared/cache/value";
+import { validateName } from "../../shared/keys";
+import type { AppEnv } from "../app-env";
+import { cacheOptions, readCacheConfig } from "../cache-config";
+import { BEARER, problems } from "../openapi";
+import { ApiProblem } from "../problem";
+import { createRouter, redisOf } from "../router";
+
+/** Path segments under /v1/cache that are routes, so never keys. */
+const RESERVED_KEYS = new Set(["invalidate", "invalidations"]);
+/** Furthest a scheduled invalidation may be: one year. */
+const MAX_SCHEDULE_AHEAD_MS = MAX_TTL_SECONDS * 1000;
+
+function cacheOf(c: Context<AppEnv>): Cache {
+  return new Cache(redisOf(c), cacheOptions(c.var.config, readCacheConfig(c.env)));
+}
+
+function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
+  const { channel } = readCacheConfig(c.env);
+  return new InvalidationScheduler(redisOf(c), { prefix: c.var.config.keyPrefix, ...(channel ? { channel } : {}) });
+}
+
+/** A zod check from a core validator, so HTTP and core refuse exactly the same input. */
+function coreCheck(check: (value: string) => unknown) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    try {
+      check(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^\S+ /, "") });
+    }
+  };
+}
+
+const Key = z
+  .string()
+  .superRefine(coreCheck((key) => validateKey(key)))
+  .openapi({ param: { name: "key", in: "path" }, description: `1–${MAX_KEY_BYTES} UTF-8 bytes, no control characters; percent-encode "/"`, example: "user:42" });
+const Tag = z.string().superRefine(coreCheck((tag) => validateName(tag, "tag", MAX_TAG_BYTES)));
+const Tags = z.array(Tag).max(MAX_TAGS);
+const Seconds = (min: 0 | 1) => z.number().int().min(min).max(MAX_TTL_SECONDS);
+
+const PutBody = z
+  .strictObject({
+    value: z.unknown().refine((v) => v !== undefined, "is required").openapi({ description: "Any JSON value; a string when contentType is set", example: { name: "Ada" } }),
+    ttl: Seconds(1).openapi({ description: "Seconds fresh", example: 300 }),
+    tags: Tags.optional().openapi({ description: `Up to ${MAX_TAGS} tags`, example: ["users", "user:42"] }),
+    staleTtl: Seconds(0).optional().openapi({ description: "Seconds served stale after the TTL (stale-while-revalidate; default 0)" }),
+    staleIfErrorTtl: Seconds(0).optional().openapi({ description: "Seconds served stale on a loader error (default staleTtl)" }),
+    contentType: z.string().optional().openapi({ description: "Store `value` (a string) as text or bytes with this type", example: "text/html; charset=utf-8" }),
+    encoding: z.enum(["utf8", "base64"]).optional().openapi({ description: 'With contentType: "utf8" text (default) or "base64" bytes' }),
+  })
+  .openapi("CachePut");
+
+const EntrySchema = z
+  .object({
+    key: z.string(),
+    value: z.unknown().openapi({ description: "The JSON value; text as a string; bytes as base64" }),
+    contentType: z.string().optional(),
+    encoding: z.enum(["utf8", "base64"]).optional(),
+    tags: z.array(z.string()),
+    ageSeconds: z.number().int(),
+    ttlSeconds: z.number().int().openapi({ description: "Seconds until stale; 0 when stale" }),
+    stale: z.boolean(),
+  })
+  .openapi("CacheEntry");
+
+const InvalidateBody = z
+  .strictObject({
+    tags: Tags.optional(),
+    keys: z.array(z.string().superRefine(coreCheck((key) => validateKey(key)))).max(MAX_INVALIDATION_KEYS).optional(),
+    mode: z.enum(["hard", "soft"]).optional().openapi({ description: "hard (default): never served again; soft: served stale while refreshed" }),
+    at: z.iso.datetime({ offset: true }).optional().openapi({ description: "RFC 3339; in the future: scheduled (202)", example: "2030-01-01T00:00:00Z" }),
+  })
+  .refine((b) => (b.tags?.length ?? 0) + (b.keys?.length ?? 0) > 0, { message: "give at least one tag or key", path: ["tags"] })
+  .openapi("CacheInvalidate");
+
+const Scheduled = z
+  .object({ id: z.string(), tags: z.array(z.string()), keys: z.array(z.string()), mode: z.enum(["hard", "soft"]), at: z.string() })
+  .openapi("ScheduledInvalidation");
+const Applied = z
+  .object({ tags: z.array(z.string()), keys: z.array(z.string()), mode: z.enum(["hard", "soft"]), at: z.string() })
+  .openapi("AppliedInvalidation");
+
+const putRoute = createRoute({
+  method: "put",
+  path: "/v1/cache/{key}",
+  summary: "Store a value with a TTL and tags",
+  security: BEARER,
+  request: { params: z.object({ key: Key }), body: { required: true, content: { "application/json": { schema: PutBody } } } },
+  responses: {
+    200: { description: "Replaced", content: { "application/json": { schema: z.object({ key: z.string(), replaced: z.boolean() }) } } },
+    201: { description: "Created", content: { "application/json": { schema: z.object({ key: z.string(), replaced: z.boolean() }) } } },
+    ...problems(400, 413),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/cache/{key}",
+  summary: "Read an entry (X-Cache: HIT or STALE)",
+  description: "One request to Redis. 404 when absent, expired or hard-invalidated.",
+  security: BEARER,
+  request: { params: z.object({ key: Key }) },
+  responses: { 200: { description: "The entry", content: { "application/json": { schema: EntrySchema } } }, ...problems(400, 404) },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/v1/cache/{key}",
+  summary: "Delete an entry (idempotent; published as a hard invalidation)",
+  security: BEARER,
+  request: { params: z.object({ key: Key }) },
+  responses: { 204: { description: "Deleted (or was absent)" }, ...problems(400) },
+});
+
+const invalidateRoute = createRoute({
+  method: "post",
+  path: "/v1/cache/invalidate",
+  summary: "Invalidate tags and keys now, or schedule it",
+  description: "One request to Redis whatever the number of entries a tag reaches. Published on the invalidation channel.",
+  security: BEARER,
+  request: { body: { required: true, content: { "application/json": { schema: InvalidateBody } } } },
+  responses: {
+    200: { description: "Applied", content: { "application/json": { schema: Applied } } },
+    202: { description: "Scheduled", content: { "application/json": { schema: Scheduled } } },
+    ...problems(400),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/cache/invalidations",
+  summary: "Pending scheduled invalidations, in due order",
+  security: BEARER,
+  request: {
+    query: z.object({
+      offset: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+  },
+  responses: {
+    200: { description: "Pending", content: { "application/json": { schema: z.object({ total: z.number().int(), invalidations: z.array(Scheduled) }) } } },
+    ...problems(400),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/v1/cache/invalidations/{id}",
+  summary: "Cancel a scheduled invalidation",
+  security: BEARER,
+  request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: { 204: { description: "Cancelled" }, ...problems(400, 404) },
+});
+
+/** The stored value of a PUT body. */
+function valueOf(body: z.infer<typeof PutBody>): CacheValue {
+  if (body.contentType === undefined && body.encoding === undefined) return json(body.value);
+  if (typeof body.value !== "string") {
+    throw new ApiProblem(400, "invalid-input", "Invalid input", "value must be a string when contentType or encoding is set", {
+      errors: [{ path: "value", message: "must be a string when contentType or encoding is set" }],
+    });
+  }
+  if (body.encoding === "base64") return bytes(fromBase64(body.value), body.contentType ?? "application/octet-stream");
+  return text(body.value, body.contentType ?? "text/plain; charset=utf-8");
+}
+
+/** The JSON view of an entry. */
+function entryBody(key: string, entry: CacheEntry) {
+  const v = entry.value;
+  const shape =
+    v.type === "json" ? { value: v.value }
+    : v.type === "text" ? { value: v.text, contentType: v.contentType, encoding: "utf8" as const }
+    : { value: toBase64(v.bytes), contentType: v.contentType, encoding: "base64" as const };
+  return { key, ...shape, tags: entry.tags, ageSeconds: entry.ageSeconds, ttlSeconds: entry.ttlSeconds, stale: entry.stale };
+}
+
+/** `/v1/cache`: entries by key, invalidation now or later, and the scheduled queue. */
+export const cacheRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const { offset, limit } = c.req.valid("query");
+    const { total, items } = await schedulerOf(c).list({ offset, limit });
+    return c.json({ total, invalidations: items }, 200);
+  })
+  .openapi(cancelRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await schedulerOf(c).cancel(id))) {
+      throw new ApiProblem(404, "invalidation-not-found", "Not found", `No pending invalidation '${id}'`);
+    }
+    return c.body(null, 204);
+  })
+  .openapi(invalidateRoute, async (c) => {
+    const { tags = [], keys = [], mode = "hard", at } = c.req.valid("json");
+    if (at !== undefined) {
+      const atMs = Date.parse(at);
+      if (atMs - Date.now() > MAX_SCHEDULE_AHEAD_MS) {
+        throw new ApiProblem(400, "invalid-input", "Invalid input", "at must be within one year", { errors: [{ path: "at", message: "must be within one year" }] });
+      }
+      // Redis time decides whether `at` is still ahead; if not, it is applied now.
+      const scheduled = await schedulerOf(c).schedule({ tags, keys, mode }, atMs);
+      if (scheduled.scheduled) return c.json(scheduled.item, 202);
+    }
+    const event = await cacheOf(c).invalidate({ tags, keys, mode });
+    return c.json({ tags: event.tags, keys: event.keys, mode: event.mode, at: event.at }, 200);
+  })
+  .openapi(putRoute, async (c) => {
+    const { key } = c.req.valid("param");
+    if (RESERVED_KEYS.has(key)) {
+      throw new ApiProblem(400, "invalid-input", "Invalid input", `'${key}' is reserved for a route`, { errors: [{ path: "key", message: "is reserved" }] });
+    }
+    const body = c.req.valid("json");
+    try {
+      const { replaced } = await cacheOf(c).set(key, valueOf(body), body);
+      return c.json({ key, replaced }, replaced ? 200 : 201);
+    } catch (error) {
+      if (error instanceof ValueTooLargeError) {
+        throw new ApiProblem(413, "value-too-large", "Payload too large", error.message, { maxBytes: error.maxBytes });
+      }
+      throw error;
+    }
+  })
+  .openapi(getRoute, async (c) => {
+    const { key } = c.req.valid("param");
+    const entry = await cacheOf(c).get(key);
+    if (!entry) throw new ApiProblem(404, "cache-miss", "Not found", `No entry '${key}'`);
+    c.header("X-Cache", entry.stale ? "STALE" : "HIT");
+    c.header("Age", String(entry.ageSeconds));
+    return c.json(entryBody(key, entry), 200);
+  })
+  .openapi(deleteRoute, async (c) => {
+    await cacheOf(c).delete(c.req.valid("param").key);
+    return c.body(null, 204);
+  });
