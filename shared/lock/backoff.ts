@@ -52,6 +52,11 @@ export interface RetryWithinOptions {
   /** Longest total wait in ms; 0 makes exactly one attempt. */
   waitMs: number;
   backoff: Backoff;
+  /**
+   * Most attempts in all (default unlimited). When fewer remain than the backoff would use, the
+   * remaining time is shared out between them, so the last one still comes at the deadline.
+   */
+  maxAttempts?: number;
   /** Clock in ms (default `Date.now`; in Workers it advances across the awaited I/O). */
   now?: () => number;
   /** Sleep (default `setTimeout`). */
@@ -61,22 +66,25 @@ export interface RetryWithinOptions {
 /**
  * Runs `attempt` until it is done or `waitMs` is used up, sleeping between attempts. The
  * sleep before the last attempt is clipped to the deadline, so the whole call takes at most
- * `waitMs` plus the duration of one attempt. Returns the last attempt's outcome.
+ * `waitMs` plus the duration of one attempt, and never more than `maxAttempts` attempts.
+ * Returns the last attempt's outcome.
  */
 export async function retryWithin<T, F>(
   attempt: () => Promise<Attempt<T, F>>,
   options: RetryWithinOptions,
 ): Promise<Attempt<T, F>> {
-  const { waitMs, backoff, now = Date.now, sleep = defaultSleep } = options;
+  const { waitMs, backoff, maxAttempts = Infinity, now = Date.now, sleep = defaultSleep } = options;
   const deadline = now() + waitMs;
-  for (let n = 0; ; n++) {
+  for (let made = 1; ; made++) {
     const outcome = await attempt();
     if (outcome.done) return outcome;
     const remaining = deadline - now();
-    if (remaining <= 0) return outcome;
-    let delay = backoff.delayMs(n);
+    if (remaining <= 0 || made >= maxAttempts) return outcome;
+    let delay = backoff.delayMs(made - 1);
     // Waking when the holder's lease ends is never later than needed.
     if (outcome.retryAfterMs !== undefined) delay = Math.min(delay, Math.max(1, outcome.retryAfterMs));
+    // Spread the attempts left over the time left, so the budget is not spent early.
+    delay = Math.max(delay, remaining / (maxAttempts - made));
     await sleep(Math.min(delay, remaining));
   }
 }

@@ -7,6 +7,7 @@ export { FencedStore, type FencedWriteResult } from "./fenced-write";
 export {
   type AcquireOptions,
   type AcquireResult,
+  DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TTL_MS,
   type ExtendResult,
   type Lease,

@@ -13,6 +13,11 @@ export const MAX_WAIT_MS = 10_000;
 export const MAX_LIMIT = 1000;
 /** Default lease in ms. */
 export const DEFAULT_TTL_MS = 10_000;
+/**
+ * Default most attempts of one acquire. A Worker may make 50 subrequests per request on the
+ * free plan; 40 leaves room for the request's other calls, even with `waitMs` at its maximum.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 40;
 
 /** The commands the lock core sends: scripts only. */
 export type LockClient = ScriptClient;
@@ -60,6 +65,8 @@ export interface AcquireOptions {
   limit?: number;
   /** Backoff between attempts (default: the {@link Locks} backoff). */
   retry?: Backoff;
+  /** Most attempts within `waitMs` (default 40); the last one still comes at the deadline. */
+  maxAttempts?: number;
 }
 
 /** Options of {@link Locks}. */
@@ -118,7 +125,7 @@ export class Locks {
 
   /**
    * Tries to take the lock (or a semaphore place) until it succeeds or `waitMs` is used up.
-   * Takes at most `waitMs` plus one request. A request that fails because Redis is unreachable
+   * Takes at most `waitMs` plus one request, in at most `maxAttempts` requests. A request that fails because Redis is unreachable
    * is retried with the same token while time remains, then the error is thrown.
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<AcquireResult> {
@@ -126,6 +133,7 @@ export class Locks {
     const ttlMs = checkInt(options.ttlMs ?? this.#defaultTtlMs, "ttlMs", 1, MAX_TTL_MS);
     const waitMs = checkInt(options.waitMs ?? 0, "waitMs", 0, MAX_WAIT_MS);
     const limit = checkInt(options.limit ?? 1, "limit", 1, MAX_LIMIT);
+    const maxAttempts = checkInt(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, "maxAttempts", 1, 10_000);
     const token = newToken();
     const keys = [this.#key("lease", name), this.#key("holders", name), this.#key("fence", name)];
     const args = limit === 1 ? [token, ttlMs, this.#fenceRetentionMs] : [token, ttlMs, this.#fenceRetentionMs, limit];
@@ -144,6 +152,7 @@ export class Locks {
     };
     const outcome = await retryWithin(attempt, {
       waitMs,
+      maxAttempts,
       backoff: options.retry ?? this.#backoff,
       now: this.#now,
       ...(this.#sleep ? { sleep: this.#sleep } : {}),

@@ -75,6 +75,15 @@ describe("retryWithin", () => {
     expect(time.sleeps).toEqual([12]);
   });
 
+  it("keeps within maxAttempts by spreading the time left, the last attempt at the deadline", async () => {
+    const time = fakeTime();
+    let attempts = 0;
+    await retryWithin(async () => (attempts++, busy()), { waitMs: 1000, maxAttempts: 5, backoff: fixed(10), now: time.now, sleep: time.sleep });
+    expect(attempts).toBe(5);
+    expect(time.sleeps).toEqual([250, 250, 250, 250]);
+    expect(time.now()).toBe(1000);
+  });
+
   it("stops at the first success", async () => {
     const time = fakeTime();
     let attempts = 0;

@@ -290,6 +290,21 @@ describe("bounded waiting", () => {
     expect(elapsed).toBeLessThan(waitMs + oneRequest + 100);
   });
 
+  it("stays within maxAttempts requests (default 40, under Workers' 50 subrequests), still waiting the whole waitMs", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("wait");
+    granted(await locks.acquire(name, { ttlMs: 10_000 }));
+    const started = Date.now();
+    const few = await countRoundTrips(() => locks.acquire(name, { waitMs: 600, maxAttempts: 4 }));
+    expect(few.requests).toBe(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(595);
+    // 5 s of 5-100 ms backoff would be about 65 attempts; the default budget caps it.
+    const capped = await countRoundTrips(() => locks.acquire(name, { waitMs: 5000 }));
+    expect(capped.result.acquired).toBe(false);
+    expect(capped.requests).toBeLessThanOrEqual(40);
+    expect(capped.requests).toBeGreaterThan(20);
+  });
+
   it("gets the lock as soon as the holder's lease ends, well inside waitMs", async () => {
     const locks = new Locks(testRedis());
     const name = uniqueName("wait");

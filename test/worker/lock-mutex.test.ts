@@ -11,20 +11,19 @@ describe("mutual exclusion under contention", () => {
     let inside = 0;
     let most = 0;
     let counter = 0; // updated non-atomically: a second holder would lose increments
-    let busyAttempts = 0;
     const fences: number[] = [];
 
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
-        // Each client has its own Redis client, as separate Workers would, with the Worker's default
-        // 1.5 s timeout (each pending request holds a timer, and workerd caps live timers).
-        const locks = new Locks(testRedis({ retries: 1, timeoutMs: 1500 }), { backoff: exponentialJitter({ baseMs: 4, maxMs: 40 }) });
+        // Each client has its own Redis client, as separate Workers would. The timeout is shorter
+        // than the helper's 5 s because each pending request holds a timer and workerd caps live
+        // timers at 10,000; 3 s still leaves room for a machine busy with other test runs.
+        const locks = new Locks(testRedis({ retries: 1, timeoutMs: 3000 }), { backoff: exponentialJitter({ baseMs: 4, maxMs: 40 }) });
         for (let cycle = 0; cycle < CYCLES; cycle++) {
+          // Polling locks are not fair: under constant contention a waiter can use up its whole
+          // waitMs and come back busy (a correct outcome), so it simply asks again.
           let lease = await locks.acquire(name, { ttlMs: 10_000, waitMs: 10_000 });
-          while (!lease.acquired) {
-            busyAttempts++;
-            lease = await locks.acquire(name, { ttlMs: 10_000, waitMs: 10_000 });
-          }
+          while (!lease.acquired) lease = await locks.acquire(name, { ttlMs: 10_000, waitMs: 10_000 });
           inside++;
           most = Math.max(most, inside);
           fences.push(lease.fence);
@@ -45,6 +44,5 @@ describe("mutual exclusion under contention", () => {
     for (let i = 1; i < fences.length; i++) {
       if (!(fences[i]! > fences[i - 1]!)) throw new Error(`fence ${i} (${fences[i]}) is not above fence ${i - 1} (${fences[i - 1]})`);
     }
-    expect(busyAttempts).toBe(0); // every acquire got the lock within its 10 s wait
   });
 });
