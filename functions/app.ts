@@ -17,6 +17,7 @@ import { leaderboardRoutes } from "./routes/leaderboards";
 import { lockRoutes } from "./routes/locks";
 import { cacheRoutes } from "./routes/cache";
 import { proxyRoutes } from "./routes/proxy";
+import { benchCacheRoutes } from "./routes/bench-cache";
 
 /** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -43,6 +44,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", benchLockRoutes);
   app.route("/", cacheRoutes);
   app.route("/", proxyRoutes);
+  app.route("/", benchCacheRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,0 +1,26 @@
+import { Cache, json } from "../../shared/cache";
+import { cacheOptions, readCacheConfig } from "../cache-config";
+import { ApiProblem } from "../problem";
+import { createRouter, redisOf } from "../router";
+
+/**
+ * Bench-only cache operations run inside the Worker, outside `/v1` (so the rate-limit
+ * middleware's own Redis request is not counted), for `npm run bench`:
+ * - `POST /__bench/cache/fetch/{key}`: one `Cache.fetch` with a loader that answers at once:
+ *   a miss-and-fill on a new key (two REST requests), a hit on a stored one (one). Answers
+ *   `{ status }`.
+ * - `POST /__bench/cache/invalidate/{tag}`: one hard invalidation of the tag. Answers `{ at }`.
+ *
+ * Enabled only by ENABLE_BENCH_ROUTES="true"; never part of the OpenAPI document.
+ */
+export const benchCacheRoutes = createRouter().post("/__bench/cache/:op/:name", async (c) => {
+  const op = c.req.param("op");
+  if (!c.var.config.benchRoutes || (op !== "fetch" && op !== "invalidate")) {
+    throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
+  }
+  const name = c.req.param("name");
+  const cache = new Cache(redisOf(c), cacheOptions(c.var.config, readCacheConfig(c.env)));
+  if (op === "invalidate") return c.json({ at: (await cache.invalidate({ tags: [name] })).at });
+  const result = await cache.fetch(name, async () => ({ value: json({ key: name, filled: true }) }), { ttl: 3600, tags: ["bench-fill"] });
+  return c.json({ status: result.status });
+});
