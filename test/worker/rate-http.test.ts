@@ -265,6 +265,16 @@ describe("the middleware", () => {
     expect(anonymous.headers.get("RateLimit-Policy")).toBeNull();
   });
 
+  it("leaves bench-only routes alone, so benchmarks measure the route itself", async () => {
+    const overrides = { ...withMiddleware({ v1: [], public: ["tiny"] }), ENABLE_BENCH_ROUTES: "true" };
+    const headers = { "CF-Connecting-IP": "192.0.2.77" };
+    for (let i = 0; i < 5; i++) {
+      const { result: res, requests } = await countRoundTrips(() => call("/__bench/baseline", { headers }, overrides));
+      expect(res.status).toBe(200);
+      expect(requests).toBe(1); // the baseline's own PING
+    }
+  });
+
   it("fails closed with a 503 problem when its policy says so, and open otherwise", async () => {
     await setFaults({ down: "5xx" });
     const closed = await call("/v1/no-such-route", {}, withMiddleware({ v1: ["closed"] }));
