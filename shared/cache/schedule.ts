@@ -47,7 +47,7 @@ export function decodePayload(id: string, payload: string): ScheduledInvalidatio
  * ARGV[1] id; ARGV[2] due ms; ARGV[3] payload
  * Returns 1 when scheduled, 0 when the due time is not after Redis's now (apply it now instead).
  */
-const SCHEDULE = new LuaScript<number>(
+export const SCHEDULE = new LuaScript<number>(
   "cache-schedule",
   String.raw`
 local t = redis.call("TIME")
@@ -67,7 +67,7 @@ return 1
  * ARGV[6] fill window ms; ARGV[7] channel
  * Returns {number still due, event_json...}.
  */
-const APPLY_DUE = new LuaScript<Array<number | string>>(
+export const APPLY_DUE = new LuaScript<Array<number | string>>(
   "cache-apply-due",
   LUA_HELPERS +
     LUA_INVALIDATE +
@@ -99,7 +99,7 @@ return out
 );
 
 /** KEYS[1] due set; KEYS[2] payload hash; ARGV[1] id. Returns 1 when it was pending. */
-const CANCEL = new LuaScript<number>(
+export const CANCEL = new LuaScript<number>(
   "cache-cancel",
   String.raw`
 redis.call("HDEL", KEYS[2], ARGV[1])
@@ -111,7 +111,7 @@ return redis.call("ZREM", KEYS[1], ARGV[1])
  * KEYS[1] due set; KEYS[2] payload hash; ARGV[1] offset; ARGV[2] limit.
  * Returns {total, id, payload, id, payload, ...} in due order.
  */
-const LIST = new LuaScript<Array<number | string>>(
+export const LIST = new LuaScript<Array<number | string>>(
   "cache-list-scheduled",
   String.raw`
 local ids = redis.call("ZRANGE", KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)

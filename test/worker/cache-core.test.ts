@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Cache, bytes, json, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
+import { Cache, bytes, cached, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
+import { APPLY_DUE, CANCEL, LIST, SCHEDULE } from "../../shared/cache/schedule";
+import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "../../shared/cache/scripts";
 import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
 
 /** A cache on a fresh prefix, so nothing here touches another test's keys. */
@@ -220,5 +222,62 @@ describe("when Redis fails", () => {
     expect(await cache.fetch("r", async () => ({ value: json(1) }), { ttl: 60 })).toMatchObject({ status: "BYPASS", value: json(1) });
     await expect(cache.fetch("r", async () => ({ value: json(1) }), { ttl: 60, onRedisError: "throw" })).rejects.toThrow();
     await expect(cache.get("r")).rejects.toThrow();
+  });
+});
+
+describe("function-result wrapper", () => {
+  it("keys by name and stably serialised arguments: equal arguments in any key order share one load", async () => {
+    const { cache } = makeCache();
+    let calls = 0;
+    const area = cached(cache, "area", async (shape: { w: number; h: number }, unit: string) => {
+      calls++;
+      return `${shape.w * shape.h} ${unit}`;
+    }, { ttl: 60 });
+    expect(await area({ w: 2, h: 3 }, "m2")).toBe("6 m2");
+    expect(await area({ h: 3, w: 2 }, "m2")).toBe("6 m2");
+    expect(calls).toBe(1);
+    expect(await area({ w: 2, h: 4 }, "m2")).toBe("8 m2");
+    expect(calls).toBe(2);
+    expect(await memoKey("area", [{ w: 2, h: 3 }, "m2"])).toMatch(/^fn:area:[0-9a-f]{64}$/);
+    expect(await memoKey("area", [{ w: 2, h: 3 }, "m2"])).toBe(await memoKey("area", [{ h: 3, w: 2 }, "m2"]));
+  });
+
+  it("takes per-call options, so results can be tagged by argument and invalidated", async () => {
+    const { cache } = makeCache();
+    let calls = 0;
+    const user = cached(cache, "user", async (id: number) => ({ id, n: ++calls }), (id) => ({ ttl: 60, tags: [`user:${id}`] }));
+    expect(await user(1)).toEqual({ id: 1, n: 1 });
+    expect(await user(2)).toEqual({ id: 2, n: 2 });
+    expect(await user(1)).toEqual({ id: 1, n: 1 });
+    await cache.invalidate({ tags: ["user:1"] });
+    expect(await user(1)).toEqual({ id: 1, n: 3 });
+    expect(await user(2)).toEqual({ id: 2, n: 2 });
+  });
+
+  it("serialises like JSON with sorted keys, and refuses what has no stable form", () => {
+    expect(stableStringify([{ b: 1, a: [undefined, { d: 2, c: null }], u: undefined }, "x"])).toBe('[{"a":[null,{"c":null,"d":2}],"b":1},"x"]');
+    expect(stableStringify([new Date(0)])).toBe('["1970-01-01T00:00:00.000Z"]');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => stableStringify([cyclic])).toThrow("cyclic");
+    expect(() => stableStringify([() => 1])).toThrow("JSON-serialisable");
+    expect(() => stableStringify([1n])).toThrow("JSON-serialisable");
+  });
+});
+
+describe("cache scripts", () => {
+  it("are pinned by SHA1, so an edit is never silent", async () => {
+    const scripts = [READ_ENTRY, STORE_ENTRY, RELEASE_LEASE, INVALIDATE, SCHEDULE, APPLY_DUE, CANCEL, LIST];
+    const shas = Object.fromEntries(await Promise.all(scripts.map(async (s) => [s.name, await s.sha1()])));
+    expect(shas).toEqual({
+      "cache-read": "c0f146f0c04ac73d9fe74b0ce1d983b01636762a",
+      "cache-store": "b90b755b6e0f103ccbea4d64554724392b191c28",
+      "cache-release": "31d1aae81a8a480af8024075035e550005721867",
+      "cache-invalidate": "57eadc1b902ec3e83638c29b2fc4ff7b09e236d9",
+      "cache-schedule": "64b6df73a19a13e8e7990373918c91a1bc26e188",
+      "cache-apply-due": "4fbc81cfac9ddb2b3d8c5c6a79077161c8bcd049",
+      "cache-cancel": "9759966fcc9d032c4d55e8ed24b09088bff60fb0",
+      "cache-list-scheduled": "90732d9d97c0029f2ed3884a5a2fb91e9ebb20c5",
+    });
   });
 });

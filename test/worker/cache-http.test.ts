@@ -1,7 +1,8 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
-import { api, json, testRedis, uniqueName } from "./helpers";
+import { afterEach } from "vitest";
+import { api, clearFaults, json, setFaults, testRedis, uniqueName } from "./helpers";
 
 const put = (key: string, body: unknown, init: RequestInit = {}) => api(`/v1/cache/${encodeURIComponent(key)}`, json(body, { method: "PUT", ...init }));
 const get = (key: string) => api(`/v1/cache/${encodeURIComponent(key)}`);
@@ -152,6 +153,20 @@ describe("bad input gets a 400 or 413 problem and stores nothing", () => {
     ];
     for (const body of bodies) await problemOf(await invalidate(body), 400);
     expect((await get(key)).headers.get("X-Cache")).toBe("HIT");
+  });
+});
+
+describe("when Redis is unavailable", () => {
+  afterEach(clearFaults);
+
+  it("reads and writes answer a 503 problem, never a hang or a raw Redis error", async () => {
+    const key = uniqueName("down");
+    await setFaults({ down: "5xx" });
+    for (const res of [await get(key), await put(key, { value: 1, ttl: 60 }), await invalidate({ tags: ["t"] })]) {
+      expect((await problemOf(res, 503)).type).toBe("urn:problem:redis-unavailable");
+    }
+    await clearFaults();
+    expect(await stored(key)).toBe(false);
   });
 });
 
