@@ -67,6 +67,8 @@ export interface AcquireOptions {
   retry?: Backoff;
   /** Most attempts within `waitMs` (default 40); the last one still comes at the deadline. */
   maxAttempts?: number;
+  /** Called just before each attempt is sent, e.g. to time the granted lease on the local clock. */
+  onAttempt?: () => void;
 }
 
 /** Options of {@link Locks}. */
@@ -140,6 +142,7 @@ export class Locks {
     const script = limit === 1 ? ACQUIRE_EXCLUSIVE : ACQUIRE_SHARED;
 
     const attempt = async (): Promise<Attempt<Lease, { retryAfterMs: number } | { error: unknown }>> => {
+      options.onAttempt?.();
       try {
         const [granted, a, b] = await script.run(this.redis, keys, args);
         if (granted === 1) return { done: true, value: { name, token, fence: Number(a), expiresAt: Number(b) } };

@@ -52,10 +52,19 @@ export async function withLock<T>(
 ): Promise<T> {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const renewEveryMs = Math.max(1, options.renewEveryMs ?? Math.floor(ttlMs / 3));
-  // The lease started after this instant, so counting from it never overestimates what is left.
-  let leaseEndsLocal = Date.now() + ttlMs;
-  const result = await locks.acquire(name, { ...options, ttlMs });
+  // The lease began after the winning attempt was sent, so counting from that instant never
+  // overestimates what is left of it.
+  let attemptSentAt = Date.now();
+  const result = await locks.acquire(name, {
+    ...options,
+    ttlMs,
+    onAttempt: () => {
+      attemptSentAt = Date.now();
+      options.onAttempt?.();
+    },
+  });
   if (!result.acquired) throw new LockBusyError(name, result.retryAfterMs);
+  let leaseEndsLocal = attemptSentAt + ttlMs;
   const lease: Lease = { name, token: result.token, fence: result.fence, expiresAt: result.expiresAt };
 
   const controller = new AbortController();

@@ -40,6 +40,23 @@ describe("withLock", () => {
     expect(await other.status(name)).toEqual({ locked: false });
   });
 
+  it("times the lease from the attempt that won, not from the start of a long wait", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("waited");
+    const held = await locks.acquire(name, { ttlMs: 400 });
+    expect(held.acquired).toBe(true);
+    const aborted = await withLock(
+      locks,
+      name,
+      async ({ signal }) => {
+        await sleep(350); // longer than the lease, shorter than the wait plus the lease
+        return signal.aborted;
+      },
+      { ttlMs: 300, waitMs: 2000 },
+    );
+    expect(aborted).toBe(false);
+  });
+
   it("aborts fn's signal when the key is taken away, and does not release the new holder", async () => {
     const locks = new Locks(testRedis());
     const thief = new Locks(testRedis());
