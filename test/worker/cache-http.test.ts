@@ -123,6 +123,8 @@ describe("bad input gets a 400 or 413 problem and stores nothing", () => {
       const problem = await problemOf(res, status);
       expect(problem.detail.length).toBeGreaterThan(0);
     }
+    const notJson = await api(`/v1/cache/${key}`, { method: "PUT", body: "value=1", headers: { "Content-Type": "text/plain" } });
+    expect((await problemOf(notJson, 415)).type).toBe("urn:problem:http-415");
     expect((await get(key)).status).toBe(404);
     expect(await stored(key)).toBe(false);
     expect(await stored("k".repeat(513))).toBe(false);
