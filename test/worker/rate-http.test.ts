@@ -284,6 +284,14 @@ describe("the middleware", () => {
     expect(open.status).toBe(404); // the request went on to routing
   });
 
+  it("applies the failure mode when Redis is not configured at all", async () => {
+    const unconfigured = { UPSTASH_REDIS_REST_URL: undefined };
+    expect((await call("/v1/no-such-route", {}, { ...withMiddleware({ v1: ["tiny"] }), ...unconfigured })).status).toBe(404);
+    const closed = await call("/v1/no-such-route", {}, { ...withMiddleware({ v1: ["closed"] }), ...unconfigured });
+    expect(closed.status).toBe(503);
+    expect((await problem(closed)).type).toBe("urn:problem:rate-limit-unavailable");
+  });
+
   it("is off with empty middleware lists: no headers, no Redis request", async () => {
     const overrides = withMiddleware({ v1: [], public: [] });
     const { result: res, requests } = await countRoundTrips(() => call("/v1/no-such-route", {}, overrides));
