@@ -39,8 +39,8 @@ describe("scheduled invalidations", () => {
   it("fire at their time (controller.scheduledTime or Redis time, whichever is later), not before", async () => {
     const { workerEnv, cache, scheduler } = setup();
     const now = Date.now();
-    await cache.set("a", json("a"), { ttl: 3600, tags: ["one"] });
-    await cache.set("b", json("b"), { ttl: 3600, tags: ["two"] });
+    await cache.set("a", json("a"), { ttl: 120, tags: ["one"] });
+    await cache.set("b", json("b"), { ttl: 120, tags: ["two"] });
     await scheduler.schedule({ tags: ["one"] }, now + HOUR);
     await scheduler.schedule({ tags: ["two"], mode: "soft" }, now + 2 * HOUR);
 
@@ -63,7 +63,7 @@ describe("scheduled invalidations", () => {
     const now = Date.now();
     const N = 30;
     for (let i = 0; i < N; i++) {
-      await cache.set(`k${i}`, json(i), { ttl: 3600 });
+      await cache.set(`k${i}`, json(i), { ttl: 120 });
       await scheduler.schedule({ keys: [`k${i}`] }, now + HOUR + i);
     }
     const published = await publishCount();
@@ -77,7 +77,7 @@ describe("scheduled invalidations", () => {
     const { workerEnv, cache, scheduler } = setup({ CACHE_CRON_BATCH_SIZE: "3", CACHE_CRON_MAX_BATCHES: "2", REDIS_RETRIES: "0" });
     const now = Date.now();
     for (let i = 0; i < 10; i++) {
-      await cache.set(`k${i}`, json(i), { ttl: 3600 });
+      await cache.set(`k${i}`, json(i), { ttl: 120 });
       await scheduler.schedule({ keys: [`k${i}`] }, now + HOUR + i);
     }
     const published = await publishCount();
@@ -101,8 +101,8 @@ describe("INVALIDATION_RULES", () => {
   it("invalidate their tags when their cron fires, and only then", async () => {
     const rules = { "0 0 * * *": ["daily"], "*/5  * * * *": { tags: ["five"], mode: "soft" } };
     const { workerEnv, cache } = setup({ INVALIDATION_RULES: JSON.stringify(rules) });
-    await cache.set("d", json("d"), { ttl: 3600, tags: ["daily"] });
-    await cache.set("f", json("f"), { ttl: 3600, tags: ["five"] });
+    await cache.set("d", json("d"), { ttl: 120, tags: ["daily"] });
+    await cache.set("f", json("f"), { ttl: 120, tags: ["five"] });
     const now = Date.now();
 
     await fire(workerEnv, "* * * * *", now);
@@ -119,7 +119,7 @@ describe("INVALIDATION_RULES", () => {
 
   it("an invalid rule set fails the run with its name and invalidates nothing", async () => {
     const { workerEnv, cache } = setup({ INVALIDATION_RULES: JSON.stringify({ "0 0 * *": ["x"] }) });
-    await cache.set("x", json(1), { ttl: 3600, tags: ["x"] });
+    await cache.set("x", json(1), { ttl: 120, tags: ["x"] });
     const errors: unknown[] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => void errors.push(args);

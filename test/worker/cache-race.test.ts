@@ -25,7 +25,7 @@ describe("invalidate vs fill", () => {
             await jitter();
             const seen = version;
             await jitter();
-            return { value: json(seen), ttl: 60, tags: [tag] };
+            return { value: json(seen), ttl: 5, tags: [tag] }; // short-lived: 1,000 keys need not outlive the test
           };
           const fill = cache.fetch(key, loader);
           const write = (async () => {
