@@ -117,7 +117,8 @@ export class RateLimiter {
 
   /**
    * The state without spending: `allowed` tells whether one more unit fits now.
-   * @throws RedisUnavailableError when Redis does not answer in time (nothing to fail open to)
+   * @throws when Redis fails or does not answer in time (an error `isRedisUnavailable` accepts:
+   * RedisUnavailableError on timeout); a read has nothing to fail open to
    */
   async peek(identity: Identity): Promise<LimitResult> {
     const targets = this.#targets(identity);
