@@ -9,6 +9,9 @@ export interface BenchRow extends LoadResult {
   comparesWith?: string;
   concurrency: number;
   restRequestsPerOp: number;
+  /** Commands named in REST requests (an EVALSHA counts once). */
+  restCommandsPerOp: number;
+  /** Commands Redis executed, including each redis.call inside scripts. */
   redisCommandsPerOp: number;
   /** requests/s of this scenario ÷ requests/s of the baseline route. */
   throughputVsBaseline: number;
@@ -28,12 +31,12 @@ const fixed = (n: number, digits = 1) => n.toFixed(digits);
 /** The Markdown table printed to the console and written to bench/results/. */
 export function toMarkdown(report: BenchReport): string {
   const header =
-    "| group | scenario | conc. | req/s | p50 ms | p99 ms | REST req/op | Redis cmd/op | req/s vs baseline | p50 vs baseline |\n" +
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|";
+    "| group | scenario | conc. | req/s | p50 ms | p99 ms | REST req/op | REST cmd/op | Redis cmd/op | req/s vs baseline | p50 vs baseline |\n" +
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
   const line = (r: BenchRow) =>
-    `| ${r.group} | ${r.name}${r.comparesWith ? ` (vs ${r.comparesWith})` : ""} | ${r.concurrency} | ${fixed(r.requestsPerSecond)} | ${fixed(r.p50Ms)} | ${fixed(r.p99Ms)} | ${fixed(r.restRequestsPerOp, 2)} | ${fixed(r.redisCommandsPerOp, 2)} | ${fixed(r.throughputVsBaseline, 2)} | ${fixed(r.p50VsBaseline, 2)} |`;
+    `| ${r.group} | ${r.name}${r.comparesWith ? ` (vs ${r.comparesWith})` : ""} | ${r.concurrency} | ${fixed(r.requestsPerSecond)} | ${fixed(r.p50Ms)} | ${fixed(r.p99Ms)} | ${fixed(r.restRequestsPerOp, 2)} | ${fixed(r.restCommandsPerOp, 2)} | ${fixed(r.redisCommandsPerOp, 2)} | ${fixed(r.throughputVsBaseline, 2)} | ${fixed(r.p50VsBaseline, 2)} |`;
   return [
-    `Benchmark run ${report.startedAt} (Node ${report.node}); baseline = GET /__bench/baseline, one raw fetch to the REST endpoint.`,
+    `Benchmark run ${report.startedAt} (Node ${report.node}); baseline = GET /__bench/baseline, one raw fetch to the REST endpoint. REST cmd/op counts commands as sent (an EVALSHA is one); Redis cmd/op counts what Redis executed, including each call inside a script (what Upstash bills).`,
     "",
     header,
     line(report.baseline),

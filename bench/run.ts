@@ -7,6 +7,7 @@ import { startRedisServer } from "../local/redis-server";
 import { freePort } from "../local/ports";
 import { startWranglerDev, stopProcessGroup, waitForHttp } from "../local/wrangler-dev";
 import { runLoad } from "./load";
+import { RedisCommandCounter } from "./redis-commands";
 import { writeReport, type BenchRow } from "./report";
 import { expectStatus, type BenchContext, type Scenario } from "./scenario";
 
@@ -14,8 +15,9 @@ import { expectStatus, type BenchContext, type Scenario } from "./scenario";
  * `npm run bench`: a private redis-server, the local REST endpoint and `wrangler dev`, then
  * every scenario in bench/scenarios/ under bounded concurrent load on loopback. Each row is
  * reported beside the baseline route (one raw fetch to the endpoint) measured in the same
- * run, before and after the scenarios; REST requests and Redis commands per operation come
- * from the endpoint's counters. Results go to bench/results/ as JSON and Markdown.
+ * run, before and after the scenarios. REST requests per operation come from the endpoint's
+ * counters; Redis commands per operation from Redis's own INFO commandstats, so the commands
+ * a Lua script runs count too (as Upstash bills them). Results go to bench/results/ as JSON and Markdown.
  *
  * BENCH_OPS scales every scenario's operation count (default 1); BENCH_ONLY=<group> runs one
  * group.
@@ -49,9 +51,14 @@ async function main() {
       UPSTASH_REDIS_REST_TOKEN: endpoint.token,
       API_TOKEN: apiToken,
       ENABLE_BENCH_ROUTES: "true",
+      // Each scenario measures its own feature: the rate-limit middleware would add one check
+      // (one REST request) to every /v1 call. Its cost is the ratelimit group's own rows.
+      RATE_POLICIES: JSON.stringify({ middleware: { v1: [], public: [] } }),
     },
   });
+  const commandCounter = new RedisCommandCounter(redis.url);
   const stop = async () => {
+    commandCounter.close();
     await stopProcessGroup(wrangler);
     await endpoint.close();
     await redis.stop();
@@ -80,8 +87,10 @@ async function main() {
       // Warm-up: compiles scripts (EVALSHA misses), fills connection pools; not counted.
       for (let i = 0; i < 5; i++) await scenario.run(ctx, operations + i);
       endpoint.resetStats();
+      const commandsBefore = await commandCounter.total();
       const load = await runLoad(concurrency, operations, (i) => scenario.run(ctx, i));
       const stats = endpoint.stats();
+      const commandsAfter = await commandCounter.total();
       return {
         group: scenario.group,
         name: scenario.name,
@@ -89,7 +98,8 @@ async function main() {
         concurrency,
         ...load,
         restRequestsPerOp: stats.requests / operations,
-        redisCommandsPerOp: stats.commands / operations,
+        restCommandsPerOp: stats.commands / operations,
+        redisCommandsPerOp: (commandsAfter - commandsBefore) / operations,
       };
     };
 
