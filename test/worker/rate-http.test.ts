@@ -247,7 +247,7 @@ describe("the middleware", () => {
   it("keys by a hash of the token: the token never appears in a key", async () => {
     const overrides = withMiddleware({ v1: ["tiny"] });
     await call("/v1/no-such-route", {}, overrides);
-    const [, keys] = await testRedis().scan(0, { match: `${overrides.KEY_PREFIX}:*`, count: 1000 });
+    const keys = await scanAll(`${overrides.KEY_PREFIX}:*`);
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(new RegExp(`^${overrides.KEY_PREFIX}:rate:fw:tiny:token:[0-9a-f]{32}$`));
     expect(keys[0]).not.toContain(env.API_TOKEN!);
@@ -417,4 +417,17 @@ function parseList(input: string): Item[] {
     while (text[i] === " " || text[i] === "\t") i++;
     if (i === text.length) fail("trailing ','");
   }
+}
+
+/** Every key matching `pattern`: SCAN until the cursor comes back to 0 (one call sees only a slice). */
+async function scanAll(pattern: string): Promise<string[]> {
+  const redis = testRedis();
+  const keys: string[] = [];
+  let cursor: string | number = 0;
+  do {
+    const [next, batch]: [string | number, string[]] = await redis.scan(cursor, { match: pattern, count: 1000 });
+    keys.push(...batch);
+    cursor = next;
+  } while (String(cursor) !== "0");
+  return keys;
 }
