@@ -6,7 +6,8 @@ import { LuaScript } from "../lua-script";
  * keys, never from the Worker, whose `Date.now()` stands still between I/O.
  *
  * Layout of one lock name (keys built in `locks.ts`):
- * - lease: while held exclusively, a hash `{token, fence}` that expires with the lease (PX);
+ * - lease: while held exclusively, a hash `{token, fence, expires}` that expires with the lease
+ *   (PX; `expires` repeats the end in ms so every reply states the same instant);
  *   while held as a semaphore, a sorted set of tokens scored by their lease's end (ms).
  * - holders: a semaphore's hash token -> fence; it expires with the last lease.
  * - fence: the last fence issued for the name (see {@link FENCE_LUA}).
@@ -73,7 +74,7 @@ end
  * Grants an exclusive lease if the name is free, or returns the lease this token already
  * holds: a request retried after its reply was lost gets its own grant back.
  *
- * KEYS[1] lease (hash {token, fence} with PX; a sorted set while a semaphore holds the name)
+ * KEYS[1] lease (hash {token, fence, expires} with PX; a sorted set while a semaphore holds the name)
  * KEYS[2] holders of a semaphore (hash token -> fence; only cleaned here)
  * KEYS[3] fence counter of the name
  * ARGV[1] token (32 hex characters, made by the client before sending)
@@ -86,18 +87,18 @@ export const ACQUIRE_EXCLUSIVE = new LuaScript<[number, number, number?]>(
   `${NOW_LUA}${FENCE_LUA}${SEMAPHORE_LUA}
 local kind = redis.call("TYPE", KEYS[1])["ok"]
 if kind == "hash" then
-  local held = redis.call("HMGET", KEYS[1], "token", "fence")
-  local ttl = redis.call("PTTL", KEYS[1])
-  if held[1] == ARGV[1] then return {1, tonumber(held[2]), now_ms + ttl} end
-  return {0, ttl}
+  local held = redis.call("HMGET", KEYS[1], "token", "fence", "expires")
+  if held[1] == ARGV[1] then return {1, tonumber(held[2]), tonumber(held[3])} end
+  return {0, redis.call("PTTL", KEYS[1])}
 elseif kind == "zset" then
   prune()
   if redis.call("ZCARD", KEYS[1]) > 0 then return {0, earliest_end()} end
 end
 local fence = next_fence(KEYS[3], ARGV[3])
-redis.call("HSET", KEYS[1], "token", ARGV[1], "fence", fmt(fence))
+local expires = now_ms + tonumber(ARGV[2])
+redis.call("HSET", KEYS[1], "token", ARGV[1], "fence", fmt(fence), "expires", fmt(expires))
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return {1, fence, now_ms + tonumber(ARGV[2])}
+return {1, fence, expires}
 `,
 );
 
@@ -188,6 +189,7 @@ local expires = now_ms + tonumber(ARGV[2])
 local kind = redis.call("TYPE", KEYS[1])["ok"]
 if kind == "hash" then
   if redis.call("HGET", KEYS[1], "token") ~= ARGV[1] then return {0} end
+  redis.call("HSET", KEYS[1], "expires", fmt(expires))
   redis.call("PEXPIRE", KEYS[1], ARGV[2])
   return {1, expires}
 elseif kind == "zset" then
@@ -215,8 +217,8 @@ export const STATUS = new LuaScript<[number, number?, number?]>(
   `${NOW_LUA}
 local kind = redis.call("TYPE", KEYS[1])["ok"]
 if kind == "hash" then
-  local fence = tonumber(redis.call("HGET", KEYS[1], "fence"))
-  return {1, now_ms + redis.call("PTTL", KEYS[1]), fence}
+  local held = redis.call("HMGET", KEYS[1], "expires", "fence")
+  return {1, tonumber(held[1]), tonumber(held[2])}
 elseif kind == "zset" then
   local live = redis.call("ZRANGEBYSCORE", KEYS[1], fmt(now_ms), "+inf", "WITHSCORES")
   if #live == 0 then return {0} end
