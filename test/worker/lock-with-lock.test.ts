@@ -27,14 +27,14 @@ describe("withLock", () => {
       name,
       async ({ signal, fence }) => {
         for (let i = 0; i < 4; i++) {
-          await sleep(250); // 1 s in all: more than three TTLs
+          await sleep(400); // 1.6 s in all: more than three TTLs
           expect((await other.acquire(name)).acquired).toBe(false);
           expect(await other.status(name)).toMatchObject({ locked: true, fence });
         }
         expect(signal.aborted).toBe(false);
         return "done";
       },
-      { ttlMs: 300 },
+      { ttlMs: 500 },
     );
     expect(result).toBe("done");
     expect(await other.status(name)).toEqual({ locked: false });
