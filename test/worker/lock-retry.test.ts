@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type Lease, Locks } from "../../shared/lock";
+import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function granted(result: Awaited<ReturnType<Locks["acquire"]>>): Lease {
+  if (!result.acquired) throw new Error(`expected a grant, got busy (retry after ${result.retryAfterMs} ms)`);
+  return result;
+}
+
+afterEach(clearFaults);
+
+describe("retry-safe operations (the endpoint drops the reply after Redis applied the request)", () => {
+  async function warmUp(locks: Locks) {
+    const name = uniqueName("warm");
+    const lease = granted(await locks.acquire(name));
+    await locks.release(name, lease.token);
+    await locks.status(name);
+  }
+
+  it("a retried acquire gets the lock its first try took: one holder, one fence", async () => {
+    const locks = new Locks(testRedis({ retries: 1 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { ttlMs: 5000 }));
+    await clearFaults();
+    expect(requests).toBe(2); // the applied-then-dropped request and its retry
+    const lease = granted(result);
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
+    expect((await locks.acquire(name)).acquired).toBe(false);
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+  });
+
+  it("without client retries, the acquire fails, and the orphaned lease frees itself at its TTL", async () => {
+    const locks = new Locks(testRedis({ retries: 0 }));
+    await warmUp(locks);
+    const name = uniqueName("orphan");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toThrow();
+    await clearFaults();
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1 });
+    expect((await locks.acquire(name)).acquired).toBe(false);
+    await sleep(400);
+    expect(await locks.status(name)).toEqual({ locked: false });
+    granted(await locks.acquire(name));
+  });
+
+  it("with waitMs, acquire itself resends the same token after a lost reply, even on a client that never retries", async () => {
+    const locks = new Locks(testRedis({ retries: 0 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const lease = granted(await locks.acquire(name, { ttlMs: 5000, waitMs: 2000 }));
+    await clearFaults();
+    expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+  });
+
+  it("a retried release still answers released, even after someone else took the lock", async () => {
+    const locks = new Locks(testRedis({ retries: 1 }));
+    await warmUp(locks);
+    const name = uniqueName("retry");
+    const lease = granted(await locks.acquire(name));
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    await clearFaults();
+    const next = granted(await locks.acquire(name));
+    // The marker answers a late retry of the same release, and nothing else.
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    expect(await locks.status(name)).toMatchObject({ locked: true, fence: next.fence });
+  });
+});
