@@ -1,4 +1,4 @@
-import { checkInteger, MAX_LIMIT, MAX_WINDOW_MS, type Algorithm } from "./types";
+import { windowAlgorithm, type Algorithm, type WindowOptions } from "./types";
 
 /**
  * Lua function of the fixed window, installed in the check script's algorithm table `A`.
@@ -35,12 +35,7 @@ end
 `;
 
 /** Options of {@link fixedWindow}. */
-export interface FixedWindowOptions {
-  /** Units allowed per window (1 to 1e9). */
-  limit: number;
-  /** Window length in ms (1 ms to 366 days). Windows start at multiples of it in Redis time. */
-  windowMs: number;
-}
+export type FixedWindowOptions = WindowOptions;
 
 /**
  * Fixed window: at most `limit` units per window; the count starts again at each window
@@ -50,14 +45,5 @@ export interface FixedWindowOptions {
  * @example fixedWindow({ limit: 100, windowMs: 60_000 }) // 100 per minute
  */
 export function fixedWindow(options: FixedWindowOptions): Algorithm {
-  const limit = checkInteger(options.limit, "limit", 1, MAX_LIMIT);
-  const windowMs = checkInteger(options.windowMs, "windowMs", 1, MAX_WINDOW_MS);
-  return {
-    kind: "fixed-window",
-    code: "fw",
-    limit,
-    windowSeconds: Math.max(1, Math.ceil(windowMs / 1000)),
-    refunds: false,
-    params: [limit, windowMs, 0],
-  };
+  return windowAlgorithm("fixed-window", "fw", options);
 }

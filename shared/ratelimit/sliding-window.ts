@@ -1,4 +1,4 @@
-import { checkInteger, MAX_LIMIT, MAX_WINDOW_MS, type Algorithm } from "./types";
+import { windowAlgorithm, type Algorithm, type WindowOptions } from "./types";
 
 /**
  * Lua function of the sliding window, installed in the check script's algorithm table `A`.
@@ -61,12 +61,7 @@ end
 `;
 
 /** Options of {@link slidingWindow}. */
-export interface SlidingWindowOptions {
-  /** Units allowed per sliding window (1 to 1e9). */
-  limit: number;
-  /** Window length in ms (1 ms to 366 days). */
-  windowMs: number;
-}
+export type SlidingWindowOptions = WindowOptions;
 
 /**
  * Sliding window (weighted previous window): smooths the fixed window's boundary burst at the
@@ -80,14 +75,5 @@ export interface SlidingWindowOptions {
  * @example slidingWindow({ limit: 100, windowMs: 60_000 })
  */
 export function slidingWindow(options: SlidingWindowOptions): Algorithm {
-  const limit = checkInteger(options.limit, "limit", 1, MAX_LIMIT);
-  const windowMs = checkInteger(options.windowMs, "windowMs", 1, MAX_WINDOW_MS);
-  return {
-    kind: "sliding-window",
-    code: "sw",
-    limit,
-    windowSeconds: Math.max(1, Math.ceil(windowMs / 1000)),
-    refunds: false,
-    params: [limit, windowMs, 0],
-  };
+  return windowAlgorithm("sliding-window", "sw", options);
 }

@@ -89,3 +89,29 @@ export function checkInteger(value: number, name: string, min: number, max: numb
   }
   return value;
 }
+
+/** The options every windowed algorithm takes. */
+export interface WindowOptions {
+  /** Units allowed per window (1 to 1e9). */
+  limit: number;
+  /** Window length in ms (1 ms to 366 days). Windows start at multiples of it in Redis time. */
+  windowMs: number;
+}
+
+/** Validates {@link WindowOptions} into the {@link Algorithm} of a windowed algorithm. */
+export function windowAlgorithm(
+  kind: "fixed-window" | "sliding-window",
+  code: "fw" | "sw",
+  options: WindowOptions,
+): Algorithm {
+  const limit = checkInteger(options.limit, "limit", 1, MAX_LIMIT);
+  const windowMs = checkInteger(options.windowMs, "windowMs", 1, MAX_WINDOW_MS);
+  return {
+    kind,
+    code,
+    limit,
+    windowSeconds: Math.max(1, Math.ceil(windowMs / 1000)),
+    refunds: false,
+    params: [limit, windowMs, 0],
+  };
+}
