@@ -120,6 +120,44 @@ describe("documentation", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
   });
 
+  it("documents every endpoint, each /v1 one with the bearer requirement and problem responses", async () => {
+    const doc = await (await api("/openapi.json", { auth: false })).json<{
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    }>();
+    const expected: Array<[string, string]> = [
+      ["/v1/cache/{key}", "put"],
+      ["/v1/cache/{key}", "get"],
+      ["/v1/cache/{key}", "delete"],
+      ["/v1/cache/invalidate", "post"],
+      ["/v1/cache/invalidations", "get"],
+      ["/v1/cache/invalidations/{id}", "delete"],
+      ["/v1/proxy/{path}", "get"],
+      ["/v1/rate/{policy}/{id}", "post"],
+      ["/v1/rate/{policy}/{id}", "get"],
+      ["/v1/rate/{policy}/{id}", "delete"],
+      ["/v1/counters/{name}", "post"],
+      ["/v1/counters/{name}", "get"],
+      ["/v1/leaderboards/{board}/scores", "post"],
+      ["/v1/leaderboards/{board}/scores/batch", "post"],
+      ["/v1/leaderboards/{board}", "get"],
+      ["/v1/leaderboards/{board}", "delete"],
+      ["/v1/leaderboards/{board}/members/{member}", "get"],
+      ["/v1/leaderboards/{board}/members/{member}", "delete"],
+      ["/v1/locks/{name}", "post"],
+      ["/v1/locks/{name}", "get"],
+      ["/v1/locks/{name}", "delete"],
+      ["/v1/locks/{name}/extend", "post"],
+    ];
+    for (const [path, method] of expected) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method.toUpperCase()} ${path}`).toBeDefined();
+      expect(operation!.security).toEqual([{ bearerAuth: [] }]);
+      expect(operation!.responses["401"]).toBeDefined();
+    }
+    // Bench-only routes stay out of the public document.
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith("/__bench"))).toEqual([]);
+  });
+
   it("serves an interactive docs page", async () => {
     const res = await api("/docs", { auth: false });
     expect(res.status).toBe(200);
