@@ -52,8 +52,10 @@ describe("retry-safe operations (the endpoint drops the reply after Redis applie
     await warmUp(locks);
     const name = uniqueName("retry");
     await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
-    const lease = granted(await locks.acquire(name, { ttlMs: 5000, waitMs: 2000 }));
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { ttlMs: 5000, waitMs: 2000 }));
     await clearFaults();
+    expect(requests).toBe(2); // the dropped reply and the core's own resend
+    const lease = granted(result);
     expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
     expect(await locks.release(name, lease.token)).toEqual({ released: true });
   });
@@ -64,11 +66,31 @@ describe("retry-safe operations (the endpoint drops the reply after Redis applie
     const name = uniqueName("retry");
     const lease = granted(await locks.acquire(name));
     await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
-    expect(await locks.release(name, lease.token)).toEqual({ released: true });
+    const { result, requests } = await countRoundTrips(() => locks.release(name, lease.token));
     await clearFaults();
+    expect(requests).toBe(2); // the applied-then-dropped release and its retry
+    expect(result).toEqual({ released: true });
     const next = granted(await locks.acquire(name));
     // The marker answers a late retry of the same release, and nothing else.
     expect(await locks.release(name, lease.token)).toEqual({ released: true });
     expect(await locks.status(name)).toMatchObject({ locked: true, fence: next.fence });
+  });
+});
+
+describe("when Redis cannot be reached", () => {
+  it("acquire with waitMs resends until the deadline, then throws; the other operations throw at once", async () => {
+    const locks = new Locks(testRedis({ retries: 0 }));
+    const name = uniqueName("down");
+    const lease = granted(await locks.acquire(name, { ttlMs: 5000 }));
+    await setFaults({ down: "5xx" });
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { waitMs: 300 }).catch((error: unknown) => error));
+    expect(result).toBeInstanceOf(Error);
+    expect(requests).toBeGreaterThan(1); // it kept trying within waitMs
+    expect(requests).toBeLessThanOrEqual(40);
+    await expect(locks.extend(name, lease.token, 5000)).rejects.toThrow(/unavailable/i);
+    await expect(locks.release(name, lease.token)).rejects.toThrow(/unavailable/i);
+    await expect(locks.status(name)).rejects.toThrow(/unavailable/i);
+    await clearFaults();
+    expect(await locks.release(name, lease.token)).toEqual({ released: true });
   });
 });

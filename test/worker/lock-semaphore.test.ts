@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Lease, Locks } from "../../shared/lock";
-import { clearFaults, setFaults, testRedis, uniqueName } from "./helpers";
+import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -87,8 +87,10 @@ describe("counting semaphore (limit > 1)", () => {
     const name = uniqueName("sem");
     granted(await locks.acquire(uniqueName("warm"), { limit: 2 }));
     await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
-    const lease = granted(await locks.acquire(name, { limit: 2 }));
+    const { result, requests } = await countRoundTrips(() => locks.acquire(name, { limit: 2 }));
     await clearFaults();
+    expect(requests).toBe(2); // the applied-then-dropped acquire and its retry
+    const lease = granted(result);
     expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1, fence: lease.fence });
   });
 });
