@@ -1,7 +1,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
-import { api, json, testRedis, uniqueName } from "./helpers";
+import { api, clearFaults, json, setFaults, testRedis, uniqueName } from "./helpers";
 
 interface LeaseBody {
   name: string;
@@ -15,6 +15,7 @@ interface Problem {
   status: number;
   detail: string;
   retryAfterMs?: number;
+  reason?: string;
   errors?: Array<{ path: string; message: string }>;
 }
 
@@ -133,6 +134,8 @@ describe("POST /v1/locks/{name}/extend", () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     const expired = await problem(await api(`${path(name)}/extend`, json({ token: lease.token, ttlMs: 1000 })), 409);
     expect(expired.detail).toContain("not held");
+    expect(expired.reason).toBe("not-held");
+    expect(stranger.reason).toBe("held-by-another");
     expect(await status(name)).toEqual({ locked: false });
   });
 });
@@ -191,6 +194,9 @@ describe("bad input gets a 400 problem and changes nothing", () => {
     }
     const malformed = await api(path(marker), { method: "POST", body: "{", headers: { "Content-Type": "application/json" } });
     expect(malformed.status).toBe(400);
+    // A body that is not JSON is refused, not ignored in favour of the defaults.
+    const form = await api(path(marker), { method: "POST", body: "ttlMs=0", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expect((await problem(form, 415)).type).toBe("urn:problem:http-415");
     expect(await keysMentioning(marker)).toEqual([]);
   });
 
@@ -224,6 +230,24 @@ describe("bad input gets a 400 problem and changes nothing", () => {
     await problem(await api(`${path(name)}/extend`, json({ token: lease.token, ttlMs: 0 })), 400);
     await problem(await api(`${path(name)}/extend`, json({ token: lease.token })), 400);
     expect(await status(name)).toEqual(before);
+  });
+});
+
+describe("when Redis cannot be reached", () => {
+  it("every route answers a 503 problem, not a hang", async () => {
+    const name = uniqueName("down");
+    const lease = await acquire(name, { ttlMs: 5000 });
+    await setFaults({ down: "5xx" });
+    try {
+      // Only the status is asserted: the rate-limit middleware in front may answer first.
+      await problem(await api(path(name), json({ waitMs: 200 })), 503);
+      await problem(await api(`${path(name)}/extend`, json({ token: lease.token, ttlMs: 5000 })), 503);
+      await problem(await release(name, lease.token), 503);
+      await problem(await api(path(name)), 503);
+    } finally {
+      await clearFaults();
+    }
+    expect((await release(name, lease.token)).status).toBe(204);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keyspace } from "../../shared/keys";
 import { FencedStore, LeaseLostError, LockBusyError, Locks, withLock } from "../../shared/lock";
-import { testRedis, uniqueName } from "./helpers";
+import { clearFaults, setFaults, testRedis, uniqueName } from "./helpers";
 
 const key = keyspace("erf", "lock");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +79,27 @@ describe("withLock", () => {
     expect(outcome.aborted).toBe(true);
     expect(outcome.reason).toBeInstanceOf(LeaseLostError);
     expect(await thief.status(name)).toMatchObject({ locked: true, fence: thiefFence });
+  });
+
+  it("aborts fn's signal when renewals cannot reach Redis, and still returns fn's result", async () => {
+    const locks = new Locks(testRedis());
+    const name = uniqueName("unreachable");
+    try {
+      const outcome = await withLock(
+        locks,
+        name,
+        async ({ signal }) => {
+          await setFaults({ down: "5xx" }); // every renewal, and then the release, fails
+          const aborted = await abortedWithin(signal, 3000);
+          return { aborted, reason: signal.reason as unknown };
+        },
+        { ttlMs: 300 },
+      );
+      expect(outcome.aborted).toBe(true);
+      expect(outcome.reason).toBeInstanceOf(LeaseLostError);
+    } finally {
+      await clearFaults();
+    }
   });
 
   it("releases when fn throws, and rethrows fn's error", async () => {
