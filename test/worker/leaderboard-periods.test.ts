@@ -82,6 +82,18 @@ describe("period rollover", () => {
     await expect(lb.top(board, { period: "daily", at: Date.now() + 3 * 86_400_000 })).rejects.toBeInstanceOf(InvalidInputError);
   });
 
+  it("remove and delete reach every retained version, not only the current one", async () => {
+    const { lb, board } = fresh({ versions: 2 });
+    const yesterday = Date.now() - 86_400_000; // its daily version is retained until tonight
+    await lb.submitMany(board, [{ member: "p", score: 1 }, { member: "q", score: 2 }], { nowMs: yesterday });
+    const daily = { period: "daily" as const, at: yesterday };
+    expect(await lb.removeMember(board, "p")).toBe(4);
+    expect(await lb.member(board, "p", daily)).toBeNull();
+    expect(await lb.count(board, daily)).toBe(1);
+    await lb.deleteBoard(board);
+    expect(await lb.count(board, daily)).toBe(0);
+  });
+
   it("a board keeps only its configured periods; reads of another period are refused", async () => {
     const { lb, board } = fresh({ periods: ["weekly", "all-time"] });
     const result = await lb.submit(board, "p", 3, { nowMs: MONDAY });
