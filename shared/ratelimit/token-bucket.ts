@@ -42,13 +42,21 @@ A.tb = function(state, now, capacity, refill, interval, cost)
 end
 `;
 
+/**
+ * Longest full refill from empty accepted, in ms (1e15, about 31,700 years). The script waits
+ * and sets TTLs of up to this long: Redis time plus it stays an exact integer in Lua numbers,
+ * and a valid `PX`. Without the bound, `capacity: 1e9, refill: 1` every 366 days would fail
+ * in Redis on the first large spend.
+ */
+export const MAX_FULL_REFILL_MS = 1e15;
+
 /** Options of {@link tokenBucket}. */
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds, and holds at first (1 to 1e9). */
   capacity: number;
   /** Tokens added every `intervalMs` (1 to 1e9). */
   refill: number;
-  /** Refill interval in ms (1 ms to 366 days). */
+  /** Refill interval in ms (1 ms to 366 days; a full refill at most {@link MAX_FULL_REFILL_MS}). */
   intervalMs: number;
 }
 
@@ -64,6 +72,9 @@ export function tokenBucket(options: TokenBucketOptions): Algorithm {
   const intervalMs = checkInteger(options.intervalMs, "intervalMs", 1, MAX_WINDOW_MS);
   // A full refill from empty, the closest thing a bucket has to a window.
   const fullRefillMs = Math.ceil(capacity / refill) * intervalMs;
+  if (fullRefillMs > MAX_FULL_REFILL_MS) {
+    throw new RangeError("a full refill, ceil(capacity / refill) × interval, must be at most 1e15 ms");
+  }
   return {
     kind: "token-bucket",
     code: "tb",

@@ -309,7 +309,15 @@ describe("the middleware", () => {
   });
 
   it("an invalid RATE_POLICIES is a 500 problem naming it", async () => {
-    for (const value of ["{", '{"policies":{"x":{"algorithm":"leaky"}}}', '{"middleware":{"v1":["nope"]}}', '{"policies":{"x":{"algorithm":"fixed-window","limit":1,"window":"10ms"}}}']) {
+    const invalid = [
+      "{",
+      '{"policies":{"x":{"algorithm":"leaky"}}}',
+      '{"middleware":{"v1":["nope"]}}',
+      '{"policies":{"x":{"algorithm":"fixed-window","limit":1,"window":"10ms"}}}',
+      // A full refill of 1e9 × 366 days: Redis could not store the state of a large spend.
+      '{"policies":{"x":{"algorithm":"token-bucket","limit":1000000000,"refill":1,"interval":"366d"}}}',
+    ];
+    for (const value of invalid) {
       const res = await call("/v1/no-such-route", {}, { RATE_POLICIES: value });
       expect(res.status, value).toBe(500);
       expect((await problem(res)).detail).toContain("RATE_POLICIES");

@@ -5,7 +5,7 @@ import { CHECK_SCRIPT } from "../../shared/ratelimit/check-script";
 import { fixedWindow } from "../../shared/ratelimit/fixed-window";
 import { buildCheck, RateLimiter } from "../../shared/ratelimit/limiter";
 import { slidingWindow } from "../../shared/ratelimit/sliding-window";
-import { tokenBucket } from "../../shared/ratelimit/token-bucket";
+import { MAX_FULL_REFILL_MS, tokenBucket } from "../../shared/ratelimit/token-bucket";
 import { MAX_WINDOW_MS, type Policy } from "../../shared/ratelimit/types";
 import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
 
@@ -158,6 +158,18 @@ describe("costs and refunds", () => {
       expect(requests).toBe(0);
     }
     expect((await l.peek(id)).remaining).toBe(4);
+  });
+
+  it("a token bucket's full refill is bounded, and the longest one accepted works in Redis", async () => {
+    expect(() => tokenBucket({ capacity: 1e9, refill: 1, intervalMs: MAX_WINDOW_MS })).toThrow(RangeError);
+    const slowest = tokenBucket({ capacity: 1e9, refill: 1, intervalMs: MAX_FULL_REFILL_MS / 1e9 });
+    const l = limiter([{ name: "slowest", algorithm: slowest }]);
+    const id = uniqueName("slowest");
+    expect(await l.limit(id, { cost: 1e9 })).toMatchObject({ allowed: true, remaining: 0, resetMs: MAX_FULL_REFILL_MS });
+    const denied = await l.limit(id);
+    expect(denied).toMatchObject({ allowed: false, remaining: 0 });
+    expect(denied.retryAfterMs).toBeGreaterThan(0);
+    expect(denied.retryAfterMs).toBeLessThanOrEqual(MAX_FULL_REFILL_MS / 1e9); // one interval
   });
 
   it("accepts an id of exactly 256 bytes", async () => {
