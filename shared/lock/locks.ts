@@ -83,9 +83,6 @@ export interface LocksOptions {
   fenceRetentionMs?: number;
   /** How long a release is remembered so that a retried release still succeeds (default 60 s). */
   releaseMemoryMs?: number;
-  /** Clock and sleep of the wait loop (defaults: `Date.now`, `setTimeout`). */
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -109,8 +106,6 @@ export class Locks {
   readonly #backoff: Backoff;
   readonly #fenceRetentionMs: number;
   readonly #releaseMemoryMs: number;
-  readonly #now: () => number;
-  readonly #sleep: ((ms: number) => Promise<void>) | undefined;
 
   constructor(
     private readonly redis: LockClient,
@@ -121,8 +116,6 @@ export class Locks {
     this.#backoff = options.backoff ?? exponentialJitter({ baseMs: 10, maxMs: 100 });
     this.#fenceRetentionMs = options.fenceRetentionMs ?? 24 * 3600 * 1000;
     this.#releaseMemoryMs = options.releaseMemoryMs ?? 60_000;
-    this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep;
   }
 
   /**
@@ -153,13 +146,7 @@ export class Locks {
         return { done: false, value: { error } };
       }
     };
-    const outcome = await retryWithin(attempt, {
-      waitMs,
-      maxAttempts,
-      backoff: options.retry ?? this.#backoff,
-      now: this.#now,
-      ...(this.#sleep ? { sleep: this.#sleep } : {}),
-    });
+    const outcome = await retryWithin(attempt, { waitMs, maxAttempts, backoff: options.retry ?? this.#backoff });
     if (outcome.done) return { acquired: true, ...outcome.value };
     if ("error" in outcome.value) throw outcome.value.error;
     return { acquired: false, retryAfterMs: outcome.value.retryAfterMs };
