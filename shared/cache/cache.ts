@@ -194,8 +194,11 @@ export class Cache {
     }
     let stale = false;
     try {
+      // Not stored fresh (refused by an invalidation or a newer value, or stored soft-invalidated):
+      // the value is still this call's answer, but never as fresh, for it or for any caller
+      // that joined it in the in-flight map, possibly after the invalidation returned.
       const [outcome] = await this.#store(key, encoded, entry, String(read.nowUs), token);
-      stale = outcome === 2;
+      stale = outcome !== 1;
     } catch (error) {
       this.#onBackgroundError(error); // the value is good; only caching it failed
     }

@@ -50,7 +50,10 @@ export interface CacheEntry {
   ageSeconds: number;
   /** Whole seconds until it goes stale; 0 once stale. */
   ttlSeconds: number;
-  /** True when past its TTL or soft-invalidated (served only within its stale window). */
+  /**
+   * True when past its TTL or soft-invalidated (served only within its stale window); for a
+   * value a fetch just loaded, also when an invalidation or a newer value overtook the load.
+   */
   stale: boolean;
 }
 

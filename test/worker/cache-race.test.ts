@@ -51,6 +51,31 @@ describe("invalidate vs fill", () => {
   });
 });
 
+describe("a fill overtaken by an invalidation", () => {
+  it("is answered as stale, also to a caller that joined it after the invalidation returned", async () => {
+    const cache = new Cache(testRedis(), { prefix: uniqueName("join"), onBackgroundError: () => {} });
+    let started!: () => void;
+    let finish!: () => void;
+    const loading = new Promise<void>((r) => (started = r));
+    const gate = new Promise<void>((r) => (finish = r));
+    const first = cache.fetch("k", async (): Promise<Loaded> => {
+      started();
+      await gate;
+      return { value: json("old"), ttl: 60, tags: ["t"] };
+    });
+    await loading; // the read has returned: the load is as of a time before the invalidation
+    await cache.invalidate({ tags: ["t"] });
+    let otherLoads = 0;
+    const joined = cache.fetch("k", async () => ({ value: json(`new${++otherLoads}`), ttl: 60, tags: ["t"] }));
+    finish();
+    for (const result of [await first, await joined]) {
+      expect(result).toMatchObject({ status: "MISS", value: json("old"), stale: true, ttlSeconds: 0 });
+    }
+    expect(otherLoads).toBe(0); // it did join the in-flight load
+    expect(await cache.get("k")).toBeNull(); // and the store refused the value
+  });
+});
+
 describe("stampede", () => {
   it("200 concurrent misses on one key: one load per isolate at most, one across isolates", async () => {
     const prefix = uniqueName("stampede");
