@@ -16,7 +16,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Authorization", `Bearer ${env.API_TOKEN}`);
-  if (init.body !== undefined) headers.set("Content-Type", "application/json");
+  if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   const overrides = { RATE_POLICIES: '{"middleware":{"v1":[],"public":[]}}', KEY_PREFIX: PREFIX };
   return await worker.fetch(new Request(`http://worker.test${path}`, { ...init, headers }), { ...env, ...overrides }, createExecutionContext());
 }
@@ -126,7 +126,9 @@ describe("POST /v1/counters/{name}", () => {
     const first = await hit(name);
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ minute: 1, hour: 1 });
-    expect(await (await hit(name, { by: 10 })).json()).toMatchObject({ minute: 11, hour: 11 });
+    const { result: second, requests } = await countRoundTrips(() => hit(name, { by: 10 }));
+    expect(requests).toBe(1);
+    expect(await second.json()).toMatchObject({ minute: 11, hour: 11 });
   });
 
   it.each([
@@ -142,6 +144,15 @@ describe("POST /v1/counters/{name}", () => {
     expect(res.status).toBe(400);
     expect(res.headers.get("Content-Type")).toBe("application/problem+json");
     expect((await counters.series(name, { granularity: "hour", buckets: 2 })).total).toBe(1);
+  });
+
+  it("a body that is not JSON is a 415 problem and counts nothing", async () => {
+    const name = uniqueName("form");
+    const form = { method: "POST", body: "by=5", headers: { "Content-Type": "application/x-www-form-urlencoded" } };
+    const res = await call(`/v1/counters/${name}`, form);
+    expect(res.status).toBe(415);
+    expect(res.headers.get("Content-Type")).toBe("application/problem+json");
+    expect((await counters.series(name, { granularity: "hour", buckets: 2 })).total).toBe(0);
   });
 
   it("a name over 256 bytes is a 400 problem", async () => {
@@ -165,7 +176,8 @@ describe("GET /v1/counters/{name}", () => {
   it("returns { granularity, buckets: [{ start, count }], total }", async () => {
     const name = uniqueName("get");
     await hit(name, { by: 3 });
-    const res = await call(`/v1/counters/${name}?granularity=hour&buckets=3`);
+    const { result: res, requests } = await countRoundTrips(() => call(`/v1/counters/${name}?granularity=hour&buckets=3`));
+    expect(requests).toBe(1);
     expect(res.status).toBe(200);
     const body = await res.json<{ granularity: string; buckets: Array<{ start: number; count: number }>; total: number }>();
     expect(body.granularity).toBe("hour");

@@ -19,7 +19,7 @@ const RATE_POLICIES = JSON.stringify({
 async function call(path: string, init: RequestInit = {}, overrides: Partial<Cloudflare.Env> = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has("Authorization")) headers.set("Authorization", `Bearer ${env.API_TOKEN}`);
-  if (init.body !== undefined) headers.set("Content-Type", "application/json");
+  if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   const request = new Request(`http://worker.test${path}`, { ...init, headers });
   return await worker.fetch(request, { ...env, RATE_POLICIES, ...overrides }, createExecutionContext());
 }
@@ -89,6 +89,20 @@ describe("GET peeks, DELETE resets", () => {
     expect(await remaining("small", id)).toBe(5);
     expect((await post(`/v1/rate/small/${id}`)).status).toBe(200);
   });
+
+  it("each call is one Redis request", async () => {
+    const id = uniqueName("trips");
+    await post(`/v1/rate/small/${id}`); // the script is loaded by now
+    for (const [method, status] of [
+      ["POST", 200],
+      ["GET", 200],
+      ["DELETE", 204],
+    ] as const) {
+      const { result: res, requests } = await countRoundTrips(() => call(`/v1/rate/small/${id}`, { method }));
+      expect(res.status, method).toBe(status);
+      expect(requests, method).toBe(1);
+    }
+  });
 });
 
 describe("bad input changes nothing", () => {
@@ -117,6 +131,17 @@ describe("bad input changes nothing", () => {
     expect((await problem(res)).type).toBe("urn:problem:invalid-input");
     expect(requests).toBe(0);
     expect(await remaining("small", id)).toBe(4);
+  });
+
+  it("a body that is not JSON is a 415 problem and spends nothing (a refund sent as text is no spend of 1)", async () => {
+    const id = uniqueName("text");
+    await post(`/v1/rate/bucket/${id}`, { cost: 4 });
+    const text = { method: "POST", body: JSON.stringify({ cost: -2 }), headers: { "Content-Type": "text/plain" } };
+    const { result: res, requests } = await countRoundTrips(() => call(`/v1/rate/bucket/${id}`, text));
+    expect(res.status).toBe(415);
+    expect((await problem(res)).type).toBe("urn:problem:http-415");
+    expect(requests).toBe(0);
+    expect(await remaining("bucket", id)).toBe(6);
   });
 
   it("an id over 256 bytes is a 400 problem on every method, with no Redis request", async () => {
@@ -202,6 +227,15 @@ describe("failure policy over HTTP", () => {
     await new Promise((resolve) => setTimeout(resolve, SLOW_MS)); // let the delayed requests drain
   });
 
+  it("GET and DELETE answer a 503 problem when Redis is down: a read or a reset has nothing to fail open to", async () => {
+    await setFaults({ down: "5xx" });
+    for (const method of ["GET", "DELETE"]) {
+      const res = await call(`/v1/rate/lenient/${uniqueName("down")}`, { method });
+      expect(res.status, method).toBe(503);
+      expect((await problem(res)).type).toBe("urn:problem:redis-unavailable");
+    }
+  });
+
   it("a check whose reply is lost is not resent: it counts once, and the policy decides", async () => {
     const id = uniqueName("lost");
     await post(`/v1/rate/lenient/${id}`); // spends 1 (and loads the script)
@@ -242,6 +276,25 @@ describe("the middleware", () => {
     // The denied hit never reached the counter.
     const series = await call(`/v1/counters/${name}?granularity=hour&buckets=1`, {}, { ...overrides, RATE_POLICIES });
     expect((await series.json<{ total: number }>()).total).toBe(3);
+  });
+
+  it("costs one Redis request per call, and none once the token is known to be blocked", async () => {
+    await call("/v1/no-such-route", {}, withMiddleware({ v1: ["tiny"] })); // the script is loaded by now
+    const overrides = withMiddleware({ v1: ["tiny"] });
+    const calls: Array<[number, number]> = [];
+    for (let i = 0; i < 5; i++) {
+      const { result: res, requests } = await countRoundTrips(() => call("/v1/no-such-route", {}, overrides));
+      calls.push([res.status, requests]);
+      // The block cache answers once the local clock has moved past the moment it learned the block.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(calls).toEqual([
+      [404, 1],
+      [404, 1],
+      [404, 1], // the last unit: the token is now known to be blocked
+      [429, 0],
+      [429, 0],
+    ]);
   });
 
   it("keys by a hash of the token: the token never appears in a key", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { InvalidInputError, RedisUnavailableError } from "../../shared/errors";
+import { InvalidInputError, isRedisUnavailable, RedisUnavailableError } from "../../shared/errors";
 import { BlockCache } from "../../shared/ratelimit/block-cache";
 import { CHECK_SCRIPT } from "../../shared/ratelimit/check-script";
 import { fixedWindow } from "../../shared/ratelimit/fixed-window";
@@ -241,9 +241,11 @@ describe("when Redis is unavailable", () => {
   it("peek and reset throw RedisUnavailableError (there is nothing to fail open to)", async () => {
     await setFaults({ down: "5xx" });
     const l = limiter([open()]);
-    await expect(l.peek(uniqueName("p"))).rejects.toBeInstanceOf(Error);
+    await expect(l.peek(uniqueName("p"))).rejects.toSatisfy(isRedisUnavailable);
+    await expect(l.reset(uniqueName("p"))).rejects.toSatisfy(isRedisUnavailable);
     await setFaults({ latencyMs: SLOW_MS });
     const slow = new RateLimiter(testRedis({ timeoutMs: 5000 }), { prefix: PREFIX, policies: [open(200)], cache: false });
     await expect(slow.peek(uniqueName("p"))).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(slow.reset(uniqueName("p"))).rejects.toBeInstanceOf(RedisUnavailableError);
   });
 });
