@@ -8,6 +8,8 @@
  *   `x` stale-if-error until; `d` load duration (XFetch's delta);
  * - `g` tags and `p` each tag's epoch when stored, both "\n"-separated (names hold no control
  *   characters);
+ * - `o` random id of the store that wrote it and `r` whether that store replaced a live entry
+ *   (1 or 0), so a store resent after a lost reply answers as the first did;
  * - `z` soft-invalidated at (the entry is served only as stale);
  * - `k` hard-invalidated at: a tombstone without `v`, kept for the fill window so a fill that
  *   started before it is refused.

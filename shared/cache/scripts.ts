@@ -76,7 +76,8 @@ return {state, fmt(now), lease, f[1], f[2], f[3] or "", f[5], f[6], f[7], f[8], 
  * ARGV[3] lease token to release; "" when none is held
  * ARGV[4] ttl ms; ARGV[5] stale-while-revalidate ms; ARGV[6] stale-if-error ms
  * ARGV[7] format; ARGV[8] content type; ARGV[9] value
- * ARGV[10] epoch for tag records created here
+ * ARGV[10] random id of this call: the epoch of tag records created here, and kept in the entry
+ *   so that a resend of this call (the client retries when a reply is lost) answers as it did
  * ARGV[11] fill window ms: a load older than this is not stored (its invalidations may be gone)
  * ARGV[12..] tags
  *
@@ -87,6 +88,9 @@ export const STORE_ENTRY = new LuaScript<[number, number | string]>(
   LUA_HELPERS +
     String.raw`
 local now = now_us()
+local cur = redis.call("HMGET", KEYS[1], "v", "c", "k", "z", "o", "r")
+-- A resend of this call (a lost reply, retried by the client) finds its own id: answer as before.
+if cur[5] == ARGV[10] then return {cur[4] and 2 or 1, tonumber(cur[6])} end
 if ARGV[3] ~= "" and redis.call("GET", KEYS[2]) == ARGV[3] then redis.call("DEL", KEYS[2]) end
 local load = ARGV[2] ~= ""
 local asof = now
@@ -95,7 +99,6 @@ local window = tonumber(ARGV[11])
 if load then
   asof = tonumber(ARGV[2])
   if now - asof > window * 1000 then return {0, "too-slow"} end
-  local cur = redis.call("HMGET", KEYS[1], "v", "c", "k", "z")
   if cur[3] and tonumber(cur[3]) >= asof then return {0, "invalidated"} end
   if cur[1] and cur[2] and tonumber(cur[2]) > asof then return {0, "newer"} end
   if cur[4] and tonumber(cur[4]) >= asof then soft = true end
@@ -124,12 +127,12 @@ for i, tag in ipairs(tags) do
   epochs[i] = epoch
   if redis.call("PTTL", key) < life + window then redis.call("PEXPIRE", key, life + window) end
 end
-local existed = redis.call("HEXISTS", KEYS[1], "v")
+local existed = cur[1] and 1 or 0
 redis.call("DEL", KEYS[1])
 local e = now + ttl * 1000
 local fields = {"v", ARGV[9], "f", ARGV[7], "ct", ARGV[8], "c", fmt(asof), "t", fmt(now),
   "e", fmt(e), "w", fmt(e + swr * 1000), "x", fmt(e + sie * 1000), "d", fmt(now - asof),
-  "g", table.concat(tags, "\n"), "p", table.concat(epochs, "\n")}
+  "g", table.concat(tags, "\n"), "p", table.concat(epochs, "\n"), "o", ARGV[10], "r", existed}
 if soft then
   fields[#fields + 1] = "z"
   fields[#fields + 1] = fmt(now)

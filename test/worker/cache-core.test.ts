@@ -225,6 +225,20 @@ describe("when Redis fails", () => {
   });
 });
 
+describe("a write resent by the client after a lost reply", () => {
+  it("set answers as the first try did: created, not replaced", async () => {
+    const cache = new Cache(testRedis({ retries: 1 }), { prefix: uniqueName("resend") });
+    await cache.set("warm", json(0), { ttl: 60 }); // the script is loaded: the fault hits its EVALSHA
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const { result, requests } = await countRoundTrips(() => cache.set("k", json(1), { ttl: 60, tags: ["t"] }));
+    await clearFaults();
+    expect(requests).toBe(2); // the applied-then-dropped request and its retry
+    expect(result).toEqual({ replaced: false });
+    expect(await cache.get("k")).toMatchObject({ value: json(1), tags: ["t"], stale: false });
+    expect(await cache.set("k", json(2), { ttl: 60 })).toEqual({ replaced: true });
+  });
+});
+
 describe("function-result wrapper", () => {
   it("keys by name and stably serialised arguments: equal arguments in any key order share one load", async () => {
     const { cache } = makeCache();
@@ -271,7 +285,7 @@ describe("cache scripts", () => {
     const shas = Object.fromEntries(await Promise.all(scripts.map(async (s) => [s.name, await s.sha1()])));
     expect(shas).toEqual({
       "cache-read": "c0f146f0c04ac73d9fe74b0ce1d983b01636762a",
-      "cache-store": "b90b755b6e0f103ccbea4d64554724392b191c28",
+      "cache-store": "0e0f694b8dc790477ae5fc9c6d6c24c879cb4f39",
       "cache-release": "31d1aae81a8a480af8024075035e550005721867",
       "cache-invalidate": "57eadc1b902ec3e83638c29b2fc4ff7b09e236d9",
       "cache-schedule": "64b6df73a19a13e8e7990373918c91a1bc26e188",
