@@ -7,7 +7,8 @@ import { keyspace } from "../keys";
  * - `lease:<namespace>:<key>` — the short fill lease of a key (SET NX PX);
  * - `tag:<tag>` — a tag record: `e` epoch, `h` last hard and `s` last soft invalidation (µs);
  * - `schedule:due` — sorted set of scheduled invalidation ids by due time (ms);
- * - `schedule:items` — hash of id → scheduled invalidation payload.
+ * - `schedule:items` — hash of id → scheduled invalidation payload;
+ * - `schedule:cancelled:<id>` — for a minute after a cancel, the token of the call that did it.
  *
  * Namespaces keep user keys (`kv`) apart from proxied URLs (`proxy`); tags are shared, so one
  * tag invalidation reaches both. Scripts derive tag and entry keys from the prefixes below plus
@@ -22,6 +23,7 @@ export interface CacheKeys {
   tagPrefix: string;
   scheduleDue: string;
   scheduleItems: string;
+  scheduleCancelled(id: string): string;
   /** The default Pub/Sub channel of invalidation events. */
   defaultChannel: string;
 }
@@ -36,6 +38,7 @@ export function cacheKeys(prefix: string, namespace = "kv"): CacheKeys {
     tagPrefix: k("tag", ""),
     scheduleDue: k("schedule", "due"),
     scheduleItems: k("schedule", "items"),
+    scheduleCancelled: (id) => k("schedule", "cancelled", id),
     defaultChannel: `${prefix}:cache:invalidations`,
   };
 }

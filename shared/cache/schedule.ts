@@ -98,12 +98,22 @@ return out
 `,
 );
 
-/** KEYS[1] due set; KEYS[2] payload hash; ARGV[1] id. Returns 1 when it was pending. */
+/**
+ * KEYS[1] due set; KEYS[2] payload hash; KEYS[3] the id's cancel marker
+ * ARGV[1] id; ARGV[2] random token of this call
+ * Returns 1 when it was pending, or when this very call cancelled it: a resend after a lost
+ * reply finds its token in the marker (kept a minute) rather than answering "not pending".
+ */
 export const CANCEL = new LuaScript<number>(
   "cache-cancel",
   String.raw`
 redis.call("HDEL", KEYS[2], ARGV[1])
-return redis.call("ZREM", KEYS[1], ARGV[1])
+if redis.call("ZREM", KEYS[1], ARGV[1]) == 1 then
+  redis.call("SET", KEYS[3], ARGV[2], "PX", 60000)
+  return 1
+end
+if redis.call("GET", KEYS[3]) == ARGV[2] then return 1 end
+return 0
 `,
 );
 
@@ -174,7 +184,8 @@ export class InvalidationScheduler {
   /** Cancels a pending invalidation. @returns false when no such id is pending */
   async cancel(id: string): Promise<boolean> {
     validateName(id, "id", 64);
-    return (await CANCEL.run(this.#redis, [this.#keys.scheduleDue, this.#keys.scheduleItems], [id])) === 1;
+    const keys = [this.#keys.scheduleDue, this.#keys.scheduleItems, this.#keys.scheduleCancelled(id)];
+    return (await CANCEL.run(this.#redis, keys, [id, crypto.randomUUID()])) === 1;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Cache, bytes, cached, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
+import { Cache, bytes, cached, InvalidationScheduler, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
 import { APPLY_DUE, CANCEL, LIST, SCHEDULE } from "../../shared/cache/schedule";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "../../shared/cache/scripts";
 import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
@@ -237,6 +237,20 @@ describe("a write resent by the client after a lost reply", () => {
     expect(await cache.get("k")).toMatchObject({ value: json(1), tags: ["t"], stale: false });
     expect(await cache.set("k", json(2), { ttl: 60 })).toEqual({ replaced: true });
   });
+
+  it("cancel of a scheduled invalidation answers cancelled, not 'not pending'", async () => {
+    const scheduler = new InvalidationScheduler(testRedis({ retries: 1 }), { prefix: uniqueName("resend") });
+    const scheduled = await scheduler.schedule({ tags: ["t"] }, Date.now() + 3_600_000);
+    if (!scheduled.scheduled) throw new Error("expected it scheduled");
+    await scheduler.cancel("warm"); // the script is loaded: the fault hits its EVALSHA
+    await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
+    const { result, requests } = await countRoundTrips(() => scheduler.cancel(scheduled.item.id));
+    await clearFaults();
+    expect(requests).toBe(2);
+    expect(result).toBe(true);
+    expect(await scheduler.cancel(scheduled.item.id)).toBe(false); // a later, separate cancel
+    expect((await scheduler.list()).total).toBe(0);
+  });
 });
 
 describe("function-result wrapper", () => {
@@ -290,7 +304,7 @@ describe("cache scripts", () => {
       "cache-invalidate": "57eadc1b902ec3e83638c29b2fc4ff7b09e236d9",
       "cache-schedule": "64b6df73a19a13e8e7990373918c91a1bc26e188",
       "cache-apply-due": "4fbc81cfac9ddb2b3d8c5c6a79077161c8bcd049",
-      "cache-cancel": "9759966fcc9d032c4d55e8ed24b09088bff60fb0",
+      "cache-cancel": "a70631c918030aca20b6ffdef0c7af133b6558a6",
       "cache-list-scheduled": "90732d9d97c0029f2ed3884a5a2fb91e9ebb20c5",
     });
   });
