@@ -1,6 +1,6 @@
 import { keyspace } from "../keys";
 import type { Order, SubmitMode } from "./modes";
-import { expiresAtMs, type PeriodKind, type PeriodVersion } from "./periods";
+import { candidateVersions, expiresAtMs, versionAt, type PeriodKind, type PeriodVersion } from "./periods";
 
 /** How one board behaves. */
 export interface BoardConfig {
@@ -57,21 +57,23 @@ export interface VersionSpec {
  */
 export function leaderboardKeys(prefix: string) {
   const key = keyspace(prefix, "lb");
+  const version = (board: string, v: PeriodVersion): VersionKeys => {
+    const tag = v.period === "all-time" ? "all-time" : `${v.period}:${v.label}`;
+    return { rank: key("rank", board, tag), entry: key("entry", board, tag), distinct: key("distinct", board, tag) };
+  };
   return {
-    version(board: string, version: PeriodVersion): VersionKeys {
-      const tag = version.period === "all-time" ? "all-time" : `${version.period}:${version.label}`;
-      return { rank: key("rank", board, tag), entry: key("entry", board, tag), distinct: key("distinct", board, tag) };
-    },
+    version,
+    /** The KEYS of `versions` in the order the scripts read them: rank, entry, distinct of each. */
+    scriptKeys: (board: string, versions: readonly PeriodVersion[]): string[] =>
+      versions.flatMap((v) => {
+        const keys = version(board, v);
+        return [keys.rank, keys.entry, keys.distinct];
+      }),
     /** A client's idempotency key (kept a day by default). */
     idempotency: (board: string, idempotencyKey: string) => key("idem", board, idempotencyKey),
     /** The key guarding one call against the client's own retry (kept a minute). */
     retryGuard: (board: string, callId: string) => key("retry", board, callId),
   };
-}
-
-/** The keys of `version` in the order the scripts read them (rank, entry, distinct). */
-export function versionKeyList(keys: VersionKeys): string[] {
-  return [keys.rank, keys.entry, keys.distinct];
 }
 
 /** A version's bounds and expiry for a script; fields absent for all-time. */
@@ -82,4 +84,34 @@ export function versionSpec(version: PeriodVersion, versions: number): VersionSp
   const expireAt = expiresAtMs(version, versions);
   if (expireAt !== null) spec.expireAt = expireAt;
   return spec;
+}
+
+/** How far a Worker's clock may be from Redis's before a script needs a second request. */
+export const CLOCK_SLACK_MS = 120_000;
+
+/**
+ * The versions of `period` a script is offered: the one containing `exactMs` when given (a
+ * read's `at`, or a test's clock), else those within {@link CLOCK_SLACK_MS} of the Worker's
+ * clock `approxMs`, among which the script picks the one containing Redis time.
+ */
+export function offeredVersions(period: PeriodKind, approxMs: number, exactMs?: number): PeriodVersion[] {
+  return exactMs === undefined ? candidateVersions(period, approxMs, CLOCK_SLACK_MS) : [versionAt(period, exactMs)];
+}
+
+/**
+ * Runs a script that picks its versions by Redis time: `attempt` offers the versions around
+ * `approxMs`; in the rare case Redis's clock is in none of them, the script answers
+ * `{ skew: now }` and `attempt` runs once more around Redis's time (two requests).
+ */
+export async function withRedisTime<T extends object>(
+  approxMs: number,
+  attempt: (approxMs: number) => Promise<T | { skew: number }>,
+): Promise<T> {
+  let approx = approxMs;
+  for (let i = 0; i < 2; i++) {
+    const reply = await attempt(approx);
+    if (!("skew" in reply)) return reply;
+    approx = reply.skew;
+  }
+  throw new Error("leaderboard: Redis time is outside every period version offered twice");
 }

@@ -49,14 +49,8 @@ export function competition(): RankingStyle {
   return {
     name: "competition",
     counts: "members",
-    rankPage(offset, scores, better) {
-      const ranks: number[] = [];
-      scores.forEach((score, i) => {
-        // A new score starts where its first holder stands: at its position.
-        ranks.push(i === 0 ? better + 1 : score === scores[i - 1] ? ranks[i - 1]! : offset + i + 1);
-      });
-      return ranks;
-    },
+    // A new score starts where its first holder stands: at its position.
+    rankPage: (offset, scores, better) => sharedRanks(scores, better, (i) => offset + i + 1),
   };
 }
 
@@ -65,14 +59,20 @@ export function dense(): RankingStyle {
   return {
     name: "dense",
     counts: "distinct",
-    rankPage(_offset, scores, better) {
-      const ranks: number[] = [];
-      scores.forEach((score, i) => {
-        ranks.push(i === 0 ? better + 1 : score === scores[i - 1] ? ranks[i - 1]! : ranks[i - 1]! + 1);
-      });
-      return ranks;
-    },
+    rankPage: (_offset, scores, better) => sharedRanks(scores, better, (_i, previous) => previous + 1),
   };
+}
+
+/**
+ * Ranks in which equal scores share a rank: the first entry's is `better + 1`, an entry tied
+ * with the one before takes its rank, and any other takes `next(i, previous rank)`.
+ */
+function sharedRanks(scores: readonly number[], better: number, next: (i: number, previous: number) => number): number[] {
+  const ranks: number[] = [];
+  scores.forEach((score, i) => {
+    ranks.push(i === 0 ? better + 1 : score === scores[i - 1] ? ranks[i - 1]! : next(i, ranks[i - 1]!));
+  });
+  return ranks;
 }
 
 const STYLES: Record<RankingName, () => RankingStyle> = { ordinal, competition, dense };

@@ -1,12 +1,11 @@
 import { LuaScript } from "../lua-script";
 import type { ScriptClient } from "../redis-client";
-import { leaderboardKeys, versionKeyList, versionSpec, type BoardConfig } from "./board";
+import { leaderboardKeys, offeredVersions, versionSpec, withRedisTime, type BoardConfig } from "./board";
 import { LUA_COMMON } from "./lua-common";
 import { fromStored } from "./modes";
-import { candidateVersions, versionAt, type PeriodKind } from "./periods";
+import type { PeriodKind } from "./periods";
 import type { RankingStyle } from "./ranking";
 import { unitsToScore } from "./score";
-import { CLOCK_SLACK_MS } from "./submit";
 
 /**
  * Lua of both reads after LUA_COMMON: picks the version (by `at`, else by the clock),
@@ -130,11 +129,8 @@ export async function runRead<T extends object>(
   fields: Record<string, unknown>,
 ): Promise<T | ReadRefusal> {
   const keys = leaderboardKeys(prefix);
-  let approx = target.nowMs ?? target.approxMs;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const exact = target.at ?? target.nowMs;
-    const versions =
-      exact === undefined ? candidateVersions(target.period, approx, CLOCK_SLACK_MS) : [versionAt(target.period, exact)];
+  return withRedisTime(target.approxMs, async (approx) => {
+    const versions = offeredVersions(target.period, approx, target.at ?? target.nowMs);
     const spec = {
       ...(target.nowMs === undefined ? {} : { now: target.nowMs }),
       ...(target.at === undefined ? {} : { at: target.at }),
@@ -142,15 +138,9 @@ export async function runRead<T extends object>(
       counts: target.ranking.counts,
       ...fields,
     };
-    const keyList = versions.flatMap((version) => versionKeyList(keys.version(board, version)));
-    const reply = JSON.parse(await script.run(redis, keyList, [JSON.stringify(spec)])) as T | ReadRefusal | { skew: number };
-    if ("skew" in reply) {
-      approx = reply.skew;
-      continue;
-    }
-    return reply;
-  }
-  throw new Error("leaderboard read: Redis time is outside every period version offered twice");
+    const reply = await script.run(redis, keys.scriptKeys(board, versions), [JSON.stringify(spec)]);
+    return JSON.parse(reply) as T | ReadRefusal | { skew: number };
+  });
 }
 
 /** A page from the script as ranked entries, plus the version it came from. */

@@ -1,6 +1,6 @@
 import { LuaScript } from "../lua-script";
 import type { RedisClient } from "../redis-client";
-import { leaderboardKeys, versionKeyList, type BoardConfig } from "./board";
+import { leaderboardKeys, type BoardConfig } from "./board";
 import { LUA_COMMON } from "./lua-common";
 import { retainedVersions } from "./periods";
 
@@ -34,10 +34,8 @@ return removed
 
 /** Every key of `board` that may hold data now, in rank/entry/distinct triples. */
 export function boardKeyList(prefix: string, board: string, config: BoardConfig, approxMs: number): string[] {
-  const keys = leaderboardKeys(prefix);
-  return config.periods.flatMap((period) =>
-    retainedVersions(period, approxMs, config.versions).flatMap((version) => versionKeyList(keys.version(board, version))),
-  );
+  const versions = config.periods.flatMap((period) => retainedVersions(period, approxMs, config.versions));
+  return leaderboardKeys(prefix).scriptKeys(board, versions);
 }
 
 /** Removes `member` from every period and version of `board`, in one request. */

@@ -1,9 +1,9 @@
 import { LuaScript } from "../lua-script";
 import type { ScriptClient } from "../redis-client";
-import { leaderboardKeys, versionKeyList, versionSpec, type BoardConfig, type VersionSpec } from "./board";
+import { leaderboardKeys, offeredVersions, versionSpec, withRedisTime, type BoardConfig } from "./board";
 import { LUA_COMMON } from "./lua-common";
 import { fromStored, toStored, unitOp, type SubmitMode, type UnitOp } from "./modes";
-import { candidateVersions, versionAt, type PeriodKind } from "./periods";
+import type { PeriodKind } from "./periods";
 import { MAX_UNITS, unitsToScore } from "./score";
 
 /**
@@ -210,9 +210,6 @@ type Reply =
   | { skew: number }
   | SubmitRefusal;
 
-/** How far a Worker's clock may be from Redis's before a submit needs a second request. */
-export const CLOCK_SLACK_MS = 120_000;
-
 /**
  * Runs SUBMIT for `entries` on `board`. The versions offered are those around `approxMs`
  * (the Worker's clock), or the one containing `nowMs` (tests); in the rare case Redis's clock
@@ -228,18 +225,11 @@ export async function runSubmit(
 ): Promise<SubmitResult[] | SubmitRefusal> {
   const keys = leaderboardKeys(prefix);
   const { nowMs } = timing;
-  let approx = nowMs ?? timing.approxMs;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const periods: VersionSpec[][] = [];
-    const keyList: string[] = [];
-    for (const period of config.periods) {
-      const candidates = nowMs === undefined ? candidateVersions(period, approx, CLOCK_SLACK_MS) : [versionAt(period, nowMs)];
-      periods.push(candidates.map((v) => versionSpec(v, config.versions)));
-      for (const v of candidates) keyList.push(...versionKeyList(keys.version(board, v)));
-    }
+  const reply = await withRedisTime(timing.approxMs, async (approx) => {
+    const offered = config.periods.map((period) => offeredVersions(period, approx, nowMs));
     const spec = {
       ...(nowMs === undefined ? {} : { now: nowMs }),
-      periods,
+      periods: offered.map((versions) => versions.map((v) => versionSpec(v, config.versions))),
       ...(config.cap === null ? {} : { cap: config.cap }),
       limit: MAX_UNITS,
       entries: entries.map((e) => ({
@@ -251,24 +241,18 @@ export async function runSubmit(
         ttl: e.recordTtl,
       })),
     };
-    const reply = JSON.parse(
-      await SUBMIT_SCRIPT.run(redis, [...keyList, ...entries.map((e) => e.recordKey)], [JSON.stringify(spec)]),
-    ) as Reply;
-    if ("skew" in reply) {
-      approx = reply.skew;
-      continue;
-    }
-    if (!("results" in reply)) return reply;
-    return reply.results.map((result, i) => {
-      const periodScores = result.periods.map(([units, rank, version], j) => ({
-        period: config.periods[j]!,
-        version,
-        score: unitsToScore(fromStored(Number(units), config.order)),
-        rank: rank === false ? null : rank,
-      }));
-      const primary = periodScores[0]!;
-      return { member: entries[i]!.member, score: primary.score, rank: primary.rank, periods: periodScores, replayed: result.replayed };
-    });
-  }
-  throw new Error("leaderboard submit: Redis time is outside every period version offered twice");
+    const keyList = [...keys.scriptKeys(board, offered.flat()), ...entries.map((e) => e.recordKey)];
+    return JSON.parse(await SUBMIT_SCRIPT.run(redis, keyList, [JSON.stringify(spec)])) as Reply;
+  });
+  if (!("results" in reply)) return reply;
+  return reply.results.map((result, i) => {
+    const periodScores = result.periods.map(([units, rank, version], j) => ({
+      period: config.periods[j]!,
+      version,
+      score: unitsToScore(fromStored(Number(units), config.order)),
+      rank: rank === false ? null : rank,
+    }));
+    const primary = periodScores[0]!;
+    return { member: entries[i]!.member, score: primary.score, rank: primary.rank, periods: periodScores, replayed: result.replayed };
+  });
 }
