@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
 import { parseCacheControl, policyFromResponse, responseTags } from "../../shared/cache";
-import { api, json, uniqueName } from "./helpers";
+import { api, clearFaults, json, setFaults, uniqueName } from "./helpers";
 
 interface Programmed {
   status?: number;
@@ -147,6 +147,19 @@ describe("read-through proxy", () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => proxy(p)));
     expect(results.every((r) => r.body === "once" && r.status === 200)).toBe(true);
     expect((await originHits(p)).hits).toBe(1);
+  });
+
+  it("serves the origin uncached (BYPASS) while Redis is unavailable", async () => {
+    const p = path();
+    await program(p, { headers: { "Cache-Control": "max-age=60" }, body: "direct" });
+    await setFaults({ down: "5xx" });
+    try {
+      expect(await proxy(p)).toMatchObject({ status: 200, body: "direct", xCache: "BYPASS", age: "0" });
+    } finally {
+      await clearFaults();
+    }
+    expect((await proxy(p)).xCache).toBe("MISS"); // nothing was stored meanwhile
+    expect((await originHits(p)).hits).toBe(2);
   });
 
   it("answers 503 when ORIGIN_URL is not configured", async () => {
