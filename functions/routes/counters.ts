@@ -1,24 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { GRANULARITIES, MAX_HIT, WindowedCounters, type GranularityName } from "../../shared/counters/windowed-counter";
-import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../app-env";
 import { BEARER, problems } from "../openapi";
 import { createRedis } from "../redis";
 import { createRouter, redisOf } from "../router";
+import { nameParam } from "./rate";
 
-const Params = z.object({
-  name: z
-    .string()
-    .superRefine((name, ctx) => {
-      try {
-        validateName(name, "name");
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    })
-    .openapi({ param: { name: "name", in: "path" }, description: "Counter name: 1–256 UTF-8 bytes, no control characters", example: "signups" }),
-});
+const Params = z.object({ name: nameParam("name", "Counter name", "signups") });
 
 const HitBody = z
   .strictObject({
@@ -103,7 +92,7 @@ function countersOf(c: Context<AppEnv>, redis = redisOf(c)): WindowedCounters {
 export const counterRoutes = createRouter()
   .openapi(hitRoute, async (c) => {
     const { name } = c.req.valid("param");
-    const { by = 1 } = c.req.valid("json") as z.infer<typeof HitBody>;
+    const { by = 1 } = c.req.valid("json");
     const redis = createRedis(c.env, c.var.config, { retries: 0 });
     return c.json(await countersOf(c, redis).hit(name, by), 200);
   })

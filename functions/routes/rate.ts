@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { validateName } from "../../shared/keys";
 import { MAX_LIMIT, type LimitResult, type Policy } from "../../shared/ratelimit/types";
@@ -9,20 +9,28 @@ import { ApiProblem } from "../problem";
 import { readRateConfig } from "../rate-config";
 import { createRouter } from "../router";
 
-const Params = z.object({
-  policy: z
+/**
+ * A path parameter that the core uses as a name (an id, a counter name): refused with a 400
+ * unless `validateName` accepts it (1–256 UTF-8 bytes, no control characters).
+ */
+export function nameParam(name: string, description: string, example: string) {
+  return z
     .string()
-    .openapi({ param: { name: "policy", in: "path" }, description: "A policy named in RATE_POLICIES", example: "api" }),
-  id: z
-    .string()
-    .superRefine((id, ctx) => {
+    .superRefine((value, ctx) => {
       try {
-        validateName(id, "id");
+        validateName(value, name);
       } catch (error) {
         ctx.addIssue({ code: "custom", message: (error as Error).message });
       }
     })
-    .openapi({ param: { name: "id", in: "path" }, description: "Identifier: 1–256 UTF-8 bytes, no control characters", example: "user-42" }),
+    .openapi({ param: { name, in: "path" }, description: `${description}: 1–256 UTF-8 bytes, no control characters`, example });
+}
+
+const Params = z.object({
+  policy: z
+    .string()
+    .openapi({ param: { name: "policy", in: "path" }, description: "A policy named in RATE_POLICIES", example: "api" }),
+  id: nameParam("id", "Identifier", "user-42"),
 });
 
 const CheckBody = z
@@ -56,37 +64,33 @@ const headers = z.object({
   RateLimit: z.string().optional().openapi({ example: '"api";r=99;t=60' }),
 });
 
-const path = "/v1/rate/{policy}/{id}";
+/** A route on `/v1/rate/{policy}/{id}`, behind the bearer token. */
+function rateRoute<const R extends Omit<RouteConfig, "path" | "security">>(route: R) {
+  return createRoute({ ...route, path: "/v1/rate/{policy}/{id}", security: BEARER });
+}
 
-const checkRoute = createRoute({
+/** A 200 carrying the check's result and the RateLimit headers. */
+function resultResponse(description: string) {
+  return { description, headers, content: { "application/json": { schema: ResultSchema } } };
+}
+
+const checkRoute = rateRoute({
   method: "post",
-  path,
   summary: "Spend from a named policy (429 when over the limit)",
-  security: BEARER,
   request: { params: Params, body: { required: false, content: { "application/json": { schema: CheckBody } } } },
-  responses: {
-    200: { description: "Allowed", headers, content: { "application/json": { schema: ResultSchema } } },
-    ...problems(400, 404, 429),
-  },
+  responses: { 200: resultResponse("Allowed"), ...problems(400, 404, 429) },
 });
 
-const peekRoute = createRoute({
+const peekRoute = rateRoute({
   method: "get",
-  path,
   summary: "Read a policy's state for an identifier without spending",
-  security: BEARER,
   request: { params: Params },
-  responses: {
-    200: { description: "State; allowed tells whether one more unit fits", headers, content: { "application/json": { schema: ResultSchema } } },
-    ...problems(400, 404),
-  },
+  responses: { 200: resultResponse("State; allowed tells whether one more unit fits"), ...problems(400, 404) },
 });
 
-const resetRoute = createRoute({
+const resetRoute = rateRoute({
   method: "delete",
-  path,
   summary: "Forget everything spent by an identifier under a policy",
-  security: BEARER,
   request: { params: Params },
   responses: { 204: { description: "Reset" }, ...problems(400, 404) },
 });
@@ -111,7 +115,7 @@ function body(result: LimitResult) {
 export const rateRoutes = createRouter()
   .openapi(checkRoute, async (c) => {
     const { policy: name, id } = c.req.valid("param");
-    const { cost = 1 } = c.req.valid("json") as z.infer<typeof CheckBody>;
+    const { cost = 1 } = c.req.valid("json");
     const policy = policyOf(c, name);
     const result = await checkLimit(c, [policy], id, cost);
     const headers = rateLimitHeaders([policy], result);
