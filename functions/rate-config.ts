@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { DEFAULT_TIMEOUT_MS } from "../shared/ratelimit/limiter";
+import { DEFAULT_TIMEOUT_MS, MAX_POLICIES, POLICY_NAME } from "../shared/ratelimit/limiter";
 import { fixedWindow } from "../shared/ratelimit/fixed-window";
 import { slidingWindow } from "../shared/ratelimit/sliding-window";
 import { tokenBucket } from "../shared/ratelimit/token-bucket";
@@ -45,11 +45,14 @@ const PolicySchema = z.discriminatedUnion("algorithm", [
   z.object({ algorithm: z.literal("sliding-window"), window: duration, ...common }).strict(),
   z.object({ algorithm: z.literal("token-bucket"), refill: z.number().int().min(1).max(MAX_LIMIT), interval: duration, ...common }).strict(),
 ]);
-const NAME = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ . -");
+const NAME = z.string().regex(POLICY_NAME, "1-64 characters of A-Z a-z 0-9 _ . -");
 const ConfigSchema = z
   .object({
     policies: z.record(NAME, PolicySchema).optional(),
-    middleware: z.object({ v1: z.array(NAME).max(10).optional(), public: z.array(NAME).max(10).optional() }).strict().optional(),
+    middleware: z
+      .object({ v1: z.array(NAME).max(MAX_POLICIES).optional(), public: z.array(NAME).max(MAX_POLICIES).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

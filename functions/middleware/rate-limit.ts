@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { DEFAULT_TIMEOUT_MS, failureResult, RateLimiter } from "../../shared/ratelimit/limiter";
+import { failureResult, RateLimiter, timeoutOf } from "../../shared/ratelimit/limiter";
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
 import type { AppEnv } from "../app-env";
 import { ApiProblem } from "../problem";
@@ -68,8 +68,7 @@ export const limitPublicCalls = rateLimit({
  */
 export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[]): RateLimiter {
   const config = c.var.config;
-  const redisTimeoutMs = Math.min(...policies.map((p) => p.timeoutMs ?? DEFAULT_TIMEOUT_MS));
-  const redis = createRedis(c.env, { ...config, redisTimeoutMs }, { retries: 0 });
+  const redis = createRedis(c.env, { ...config, redisTimeoutMs: timeoutOf(policies) }, { retries: 0 });
   return new RateLimiter(redis, { prefix: config.keyPrefix, policies });
 }
 

@@ -32,7 +32,8 @@ export const MAX_POLICIES = 10;
 /** Default `timeoutMs` of a policy. */
 export const DEFAULT_TIMEOUT_MS = 1000;
 
-const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A policy name: 1–64 characters of A-Z a-z 0-9 _ . - */
+export const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const sharedCache = new BlockCache();
 
 interface Target {
@@ -84,7 +85,7 @@ export class RateLimiter {
     this.#key = keyspace(options.prefix, "rate");
     this.#cache = options.cache ?? sharedCache;
     this.#now = options.now ?? (() => Date.now());
-    this.#timeoutMs = Math.min(...policies.map((p) => p.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    this.#timeoutMs = timeoutOf(policies);
   }
 
   /**
@@ -174,6 +175,11 @@ export class RateLimiter {
   }
 }
 
+/** How long a check of these policies waits for Redis: the shortest of their timeouts. */
+export function timeoutOf(policies: readonly Policy[]): number {
+  return Math.min(...policies.map((p) => p.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+}
+
 /**
  * The result of a check that could not reach Redis: allowed only if every policy fails open.
  * The numbers are unknown and given as 0 (the limit is that of the deciding policy).
@@ -227,8 +233,8 @@ function summarize(policies: PolicyResult[]): LimitResult {
   const pick = denied.length
     ? denied.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
     : policies.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a));
-  const { allowed, limit, remaining, resetMs, retryAfterMs } = pick;
-  return { allowed: denied.length === 0 && allowed, limit, remaining, resetMs, retryAfterMs, policies };
+  const { limit, remaining, resetMs, retryAfterMs } = pick;
+  return { allowed: denied.length === 0, limit, remaining, resetMs, retryAfterMs, policies };
 }
 
 function cachedBlock(target: Target, ms: number): LimitResult {
