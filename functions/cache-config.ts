@@ -1,4 +1,4 @@
-import type { CacheOptions, InvalidationMode } from "../shared/cache";
+import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../shared/cache";
 import { InvalidInputError } from "../shared/errors";
 import { validateTags } from "../shared/cache";
 import type { Config } from "./config";
@@ -62,6 +62,11 @@ export function cacheOptions(config: Config, cache: CacheConfig, namespace: "kv"
     xfetchBeta: cache.xfetchBeta,
     ...(cache.channel ? { channel: cache.channel } : {}),
   };
+}
+
+/** Options for the `InvalidationScheduler` beside that cache: same prefix and channel. */
+export function schedulerOptions(config: Config, cache: CacheConfig): SchedulerOptions {
+  return { prefix: config.keyPrefix, ...(cache.channel ? { channel: cache.channel } : {}) };
 }
 
 /** A cron expression as Cloudflare reports it in `controller.cron`, with single spaces. */

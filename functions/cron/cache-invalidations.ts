@@ -1,5 +1,5 @@
 import { Cache, InvalidationScheduler, type InvalidationEvent } from "../../shared/cache";
-import { cacheOptions, normaliseCron, readCacheConfig } from "../cache-config";
+import { cacheOptions, normaliseCron, readCacheConfig, schedulerOptions } from "../cache-config";
 import { readConfig } from "../config";
 import { createRedis } from "../redis";
 import type { CronJob } from "../scheduled";
@@ -20,8 +20,7 @@ export const cacheInvalidationJob: CronJob = async (controller, env) => {
   const config = readConfig(env);
   const cacheConfig = readCacheConfig(env);
   const redis = createRedis(env, config);
-  const { channel } = cacheConfig;
-  const scheduler = new InvalidationScheduler(redis, { prefix: config.keyPrefix, ...(channel ? { channel } : {}) });
+  const scheduler = new InvalidationScheduler(redis, schedulerOptions(config, cacheConfig));
   const rule = cacheConfig.rules.get(normaliseCron(controller.cron));
 
   const [due, ruled] = await Promise.allSettled([

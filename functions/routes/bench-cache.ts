@@ -1,7 +1,7 @@
-import { Cache, json } from "../../shared/cache";
-import { cacheOptions, readCacheConfig } from "../cache-config";
+import { json } from "../../shared/cache";
 import { ApiProblem } from "../problem";
-import { createRouter, redisOf } from "../router";
+import { createRouter } from "../router";
+import { cacheOf } from "./cache";
 
 /**
  * Bench-only cache operations run inside the Worker, outside `/v1` (so the rate-limit
@@ -19,7 +19,7 @@ export const benchCacheRoutes = createRouter().post("/__bench/cache/:op/:name", 
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }
   const name = c.req.param("name");
-  const cache = new Cache(redisOf(c), cacheOptions(c.var.config, readCacheConfig(c.env)));
+  const cache = cacheOf(c);
   if (op === "invalidate") return c.json({ at: (await cache.invalidate({ tags: [name] })).at });
   const result = await cache.fetch(name, async () => ({ value: json({ key: name, filled: true }) }), { ttl: 3600, tags: ["bench-fill"] });
   return c.json({ status: result.status });

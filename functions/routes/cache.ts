@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
   bytes, Cache, InvalidationScheduler, json, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_TAG_BYTES, MAX_TAGS,
@@ -7,7 +7,7 @@ import {
 import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../app-env";
-import { cacheOptions, readCacheConfig } from "../cache-config";
+import { cacheOptions, readCacheConfig, schedulerOptions } from "../cache-config";
 import { BEARER, problems } from "../openapi";
 import { ApiProblem } from "../problem";
 import { createRouter, redisOf } from "../router";
@@ -17,13 +17,33 @@ const RESERVED_KEYS = new Set(["invalidate", "invalidations"]);
 /** Furthest a scheduled invalidation may be: one year. */
 const MAX_SCHEDULE_AHEAD_MS = MAX_TTL_SECONDS * 1000;
 
-function cacheOf(c: Context<AppEnv>): Cache {
+/** The request's cache on the Worker's config (namespace "kv"). */
+export function cacheOf(c: Context<AppEnv>): Cache {
   return new Cache(redisOf(c), cacheOptions(c.var.config, readCacheConfig(c.env)));
 }
 
 function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
-  const { channel } = readCacheConfig(c.env);
-  return new InvalidationScheduler(redisOf(c), { prefix: c.var.config.keyPrefix, ...(channel ? { channel } : {}) });
+  return new InvalidationScheduler(redisOf(c), schedulerOptions(c.var.config, readCacheConfig(c.env)));
+}
+
+/** A route of this file: behind the bearer token. */
+function cacheRoute<const R extends Omit<RouteConfig, "security">>(route: R) {
+  return createRoute({ ...route, security: BEARER });
+}
+
+/** A required JSON request body. */
+function jsonBody<S extends z.ZodType>(schema: S) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+/** A JSON response. */
+function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A 400 shaped like the validator's, for checks the schemas cannot make. */
+function invalidInput(path: string, message: string, detail = `${path} ${message}`): ApiProblem {
+  return new ApiProblem(400, "invalid-input", "Invalid input", detail, { errors: [{ path, message }] });
 }
 
 /** A zod check from a core validator, so HTTP and core refuse exactly the same input. */
@@ -80,81 +100,63 @@ const InvalidateBody = z
   .refine((b) => (b.tags?.length ?? 0) + (b.keys?.length ?? 0) > 0, { message: "give at least one tag or key", path: ["tags"] })
   .openapi("CacheInvalidate");
 
-const Scheduled = z
-  .object({ id: z.string(), tags: z.array(z.string()), keys: z.array(z.string()), mode: z.enum(["hard", "soft"]), at: z.string() })
-  .openapi("ScheduledInvalidation");
-const Applied = z
-  .object({ tags: z.array(z.string()), keys: z.array(z.string()), mode: z.enum(["hard", "soft"]), at: z.string() })
-  .openapi("AppliedInvalidation");
+const invalidation = { tags: z.array(z.string()), keys: z.array(z.string()), mode: z.enum(["hard", "soft"]), at: z.string() };
+const Scheduled = z.object({ id: z.string(), ...invalidation }).openapi("ScheduledInvalidation");
+const Applied = z.object(invalidation).openapi("AppliedInvalidation");
+const PutResult = z.object({ key: z.string(), replaced: z.boolean() });
+const KeyParams = z.object({ key: Key });
 
-const putRoute = createRoute({
+const putRoute = cacheRoute({
   method: "put",
   path: "/v1/cache/{key}",
   summary: "Store a value with a TTL and tags",
-  security: BEARER,
-  request: { params: z.object({ key: Key }), body: { required: true, content: { "application/json": { schema: PutBody } } } },
-  responses: {
-    200: { description: "Replaced", content: { "application/json": { schema: z.object({ key: z.string(), replaced: z.boolean() }) } } },
-    201: { description: "Created", content: { "application/json": { schema: z.object({ key: z.string(), replaced: z.boolean() }) } } },
-    ...problems(400, 413),
-  },
+  request: { params: KeyParams, body: jsonBody(PutBody) },
+  responses: { 200: jsonResponse("Replaced", PutResult), 201: jsonResponse("Created", PutResult), ...problems(400, 413) },
 });
 
-const getRoute = createRoute({
+const getRoute = cacheRoute({
   method: "get",
   path: "/v1/cache/{key}",
   summary: "Read an entry (X-Cache: HIT or STALE)",
   description: "One request to Redis. 404 when absent, expired or hard-invalidated.",
-  security: BEARER,
-  request: { params: z.object({ key: Key }) },
-  responses: { 200: { description: "The entry", content: { "application/json": { schema: EntrySchema } } }, ...problems(400, 404) },
+  request: { params: KeyParams },
+  responses: { 200: jsonResponse("The entry", EntrySchema), ...problems(400, 404) },
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = cacheRoute({
   method: "delete",
   path: "/v1/cache/{key}",
   summary: "Delete an entry (idempotent; published as a hard invalidation)",
-  security: BEARER,
-  request: { params: z.object({ key: Key }) },
+  request: { params: KeyParams },
   responses: { 204: { description: "Deleted (or was absent)" }, ...problems(400) },
 });
 
-const invalidateRoute = createRoute({
+const invalidateRoute = cacheRoute({
   method: "post",
   path: "/v1/cache/invalidate",
   summary: "Invalidate tags and keys now, or schedule it",
   description: "One request to Redis whatever the number of entries a tag reaches. Published on the invalidation channel.",
-  security: BEARER,
-  request: { body: { required: true, content: { "application/json": { schema: InvalidateBody } } } },
-  responses: {
-    200: { description: "Applied", content: { "application/json": { schema: Applied } } },
-    202: { description: "Scheduled", content: { "application/json": { schema: Scheduled } } },
-    ...problems(400),
-  },
+  request: { body: jsonBody(InvalidateBody) },
+  responses: { 200: jsonResponse("Applied", Applied), 202: jsonResponse("Scheduled", Scheduled), ...problems(400) },
 });
 
-const listRoute = createRoute({
+const listRoute = cacheRoute({
   method: "get",
   path: "/v1/cache/invalidations",
   summary: "Pending scheduled invalidations, in due order",
-  security: BEARER,
   request: {
     query: z.object({
       offset: z.coerce.number().int().min(0).default(0),
       limit: z.coerce.number().int().min(1).max(1000).default(100),
     }),
   },
-  responses: {
-    200: { description: "Pending", content: { "application/json": { schema: z.object({ total: z.number().int(), invalidations: z.array(Scheduled) }) } } },
-    ...problems(400),
-  },
+  responses: { 200: jsonResponse("Pending", z.object({ total: z.number().int(), invalidations: z.array(Scheduled) })), ...problems(400) },
 });
 
-const cancelRoute = createRoute({
+const cancelRoute = cacheRoute({
   method: "delete",
   path: "/v1/cache/invalidations/{id}",
   summary: "Cancel a scheduled invalidation",
-  security: BEARER,
   request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) }) },
   responses: { 204: { description: "Cancelled" }, ...problems(400, 404) },
 });
@@ -162,11 +164,7 @@ const cancelRoute = createRoute({
 /** The stored value of a PUT body. */
 function valueOf(body: z.infer<typeof PutBody>): CacheValue {
   if (body.contentType === undefined && body.encoding === undefined) return json(body.value);
-  if (typeof body.value !== "string") {
-    throw new ApiProblem(400, "invalid-input", "Invalid input", "value must be a string when contentType or encoding is set", {
-      errors: [{ path: "value", message: "must be a string when contentType or encoding is set" }],
-    });
-  }
+  if (typeof body.value !== "string") throw invalidInput("value", "must be a string when contentType or encoding is set");
   if (body.encoding === "base64") return bytes(fromBase64(body.value), body.contentType ?? "application/octet-stream");
   return text(body.value, body.contentType ?? "text/plain; charset=utf-8");
 }
@@ -199,9 +197,7 @@ export const cacheRoutes = createRouter()
     const { tags = [], keys = [], mode = "hard", at } = c.req.valid("json");
     if (at !== undefined) {
       const atMs = Date.parse(at);
-      if (atMs - Date.now() > MAX_SCHEDULE_AHEAD_MS) {
-        throw new ApiProblem(400, "invalid-input", "Invalid input", "at must be within one year", { errors: [{ path: "at", message: "must be within one year" }] });
-      }
+      if (atMs - Date.now() > MAX_SCHEDULE_AHEAD_MS) throw invalidInput("at", "must be within one year");
       // Redis time decides whether `at` is still ahead; if not, it is applied now.
       const scheduled = await schedulerOf(c).schedule({ tags, keys, mode }, atMs);
       if (scheduled.scheduled) return c.json(scheduled.item, 202);
@@ -211,9 +207,7 @@ export const cacheRoutes = createRouter()
   })
   .openapi(putRoute, async (c) => {
     const { key } = c.req.valid("param");
-    if (RESERVED_KEYS.has(key)) {
-      throw new ApiProblem(400, "invalid-input", "Invalid input", `'${key}' is reserved for a route`, { errors: [{ path: "key", message: "is reserved" }] });
-    }
+    if (RESERVED_KEYS.has(key)) throw invalidInput("key", "is reserved", `'${key}' is reserved for a route`);
     const body = c.req.valid("json");
     try {
       const { replaced } = await cacheOf(c).set(key, valueOf(body), body);
