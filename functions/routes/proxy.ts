@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { bytes, Cache, InflightMap, MAX_KEY_BYTES, policyFromResponse, type FetchResult, type Loaded } from "../../shared/cache";
+import { bytes, Cache, InflightMap, MAX_KEY_BYTES, policyFromResponse, sha256Hex, valueBytes, type FetchResult, type Loaded } from "../../shared/cache";
 import { utf8Length } from "../../shared/keys";
 import { cacheOptions, readCacheConfig } from "../cache-config";
 import { BEARER, problems } from "../openapi";
@@ -67,9 +67,7 @@ async function loadFromOrigin(target: string, timeoutMs: number): Promise<Origin
 
 /** The cache key of a path and query: itself, or its SHA-256 when longer than a key may be. */
 async function proxyKey(pathAndQuery: string): Promise<string> {
-  if (utf8Length(pathAndQuery) <= MAX_KEY_BYTES) return pathAndQuery;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(pathAndQuery));
-  return `sha256:${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return utf8Length(pathAndQuery) <= MAX_KEY_BYTES ? pathAndQuery : `sha256:${await sha256Hex(pathAndQuery)}`;
 }
 
 function respond(result: FetchResult<OriginLoaded>): Response {
@@ -77,8 +75,7 @@ function respond(result: FetchResult<OriginLoaded>): Response {
   const headers = new Headers({ "X-Cache": result.status, Age: String(result.ageSeconds) });
   if (value.type !== "json") headers.set("Content-Type", value.contentType);
   if (result.loaded?.location) headers.set("Location", result.loaded.location);
-  const body = value.type === "bytes" ? value.bytes : value.type === "text" ? value.text : JSON.stringify(value.value);
-  return new Response(body, { status: result.loaded?.status ?? 200, headers });
+  return new Response(valueBytes(value), { status: result.loaded?.status ?? 200, headers });
 }
 
 /**

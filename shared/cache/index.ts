@@ -1,6 +1,6 @@
 /** Cache-aside with tags on Redis: the core, independent of HTTP and of Workers. */
 export { Cache, resolveEntryOptions, unwrap, validateInvalidation, type CacheOptions, type CacheRedis } from "./cache";
-export { cached, memoKey, stableStringify } from "./memoize";
+export { cached, memoKey, sha256Hex, stableStringify } from "./memoize";
 export { InflightMap } from "./inflight";
 export { InvalidationScheduler, type ScheduledInvalidation, type SchedulerOptions } from "./schedule";
 export { policyFromResponse, parseCacheControl, responseTags, type HttpCachePolicy } from "./http-policy";

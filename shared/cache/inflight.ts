@@ -9,11 +9,6 @@
 export class InflightMap {
   readonly #calls = new Map<string, Promise<unknown>>();
 
-  /** Number of keys with an operation in flight. */
-  get size(): number {
-    return this.#calls.size;
-  }
-
   /**
    * Runs `operation` unless one is in flight for `key`, in which case it joins that one for up
    * to `joinMs` (then runs its own).

@@ -1,10 +1,8 @@
 import { InvalidInputError } from "../errors";
 import { utf8Length, validateName } from "../keys";
 import type { Cache } from "./cache";
-import { unwrap } from "./cache";
 import { MAX_KEY_BYTES } from "./limits";
 import type { FetchOptions } from "./types";
-import { json } from "./value";
 
 /**
  * Wraps an async function so its results are cached: the key is
@@ -27,19 +25,21 @@ export function cached<A extends unknown[], R>(
   validateName(name, "name", MAX_KEY_BYTES - 100);
   return async (...args: A) => {
     const key = await memoKey(name, args);
-    const opts = typeof options === "function" ? options(...args) : options;
-    const result = await cache.fetch(key, async () => ({ value: json(await fn(...args)) }), opts);
-    return unwrap(result.value) as R;
+    return cache.getOrSet(key, () => fn(...args), typeof options === "function" ? options(...args) : options);
   };
 }
 
 /** The cache key of `name` called with `args`. */
 export async function memoKey(name: string, args: readonly unknown[]): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(stableStringify(args)));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const key = `fn:${name}:${hex}`;
+  const key = `fn:${name}:${await sha256Hex(stableStringify(args))}`;
   if (utf8Length(key) > MAX_KEY_BYTES) throw new InvalidInputError("name is too long", "name");
   return key;
+}
+
+/** SHA-256 of the UTF-8 text, as 64 lower-case hex digits. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
