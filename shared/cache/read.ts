@@ -23,7 +23,7 @@ export function parseRead(reply: unknown[]): ReadResult {
   const nowUs = Number(reply[1]);
   const lease = Number(reply[2]) === 1;
   if (state === State.Absent) return { state, nowUs, lease };
-  const [, , , v, f, ct, t, e, , , g] = reply.map((x) => (x === null || x === undefined ? "" : String(x)));
+  const [, , , v, f, ct, t, e, g] = reply.map((x) => (x === null || x === undefined ? "" : String(x)));
   const storedAt = Number(t);
   const freshUntil = Number(e);
   const stale = state === State.Stale || state === State.ErrorOnly;

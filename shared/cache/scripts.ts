@@ -16,7 +16,7 @@ import { LUA_HELPERS, LUA_INVALIDATE } from "./lua";
  * ARGV[3] lease token (random per call; a retried request finds its own token and still wins)
  * ARGV[4] XFetch multiplier beta * -ln(random) ("0": no early refresh)
  *
- * Returns {state, now_us, lease} for a miss, else {state, now_us, lease, v, f, ct, t, e, w, x, g}
+ * Returns {state, now_us, lease} for a miss, else {state, now_us, lease, v, f, ct, t, e, g}
  * where state is 1 fresh, 2 stale (serve and refresh), 3 expired but within stale-if-error,
  * 4 fresh but picked for early refresh (XFetch), 0 absent. An entry is absent when any tag
  * record is missing, has another epoch, or was hard-invalidated at or after the entry's as-of
@@ -59,7 +59,7 @@ if state ~= 1 and ARGV[2] ~= "0" then
   end
 end
 if state == 0 then return {0, fmt(now), lease} end
-return {state, fmt(now), lease, f[1], f[2], f[3] or "", f[5], f[6], f[7], f[8], f[10] or ""}
+return {state, fmt(now), lease, f[1], f[2], f[3] or "", f[5], f[6], f[10] or ""}
 `,
 );
 

@@ -298,7 +298,7 @@ describe("cache scripts", () => {
     const scripts = [READ_ENTRY, STORE_ENTRY, RELEASE_LEASE, INVALIDATE, SCHEDULE, APPLY_DUE, CANCEL, LIST];
     const shas = Object.fromEntries(await Promise.all(scripts.map(async (s) => [s.name, await s.sha1()])));
     expect(shas).toEqual({
-      "cache-read": "c0f146f0c04ac73d9fe74b0ce1d983b01636762a",
+      "cache-read": "e82550b9dcbc1a29acf40a43e46e43a7dec521de",
       "cache-store": "0e0f694b8dc790477ae5fc9c6d6c24c879cb4f39",
       "cache-release": "31d1aae81a8a480af8024075035e550005721867",
       "cache-invalidate": "57eadc1b902ec3e83638c29b2fc4ff7b09e236d9",
