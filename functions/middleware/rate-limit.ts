@@ -31,13 +31,19 @@ export function rateLimit(options: RateLimitOptions) {
     if (policies.length === 0) return next();
     const id = await options.key(c);
     if (id === undefined) return next();
-    const result = await checkLimit(c, policies, id, 1);
+    const result = await checkLimit(c, policies, id, 1, MIDDLEWARE_NAMESPACE);
     const headers = rateLimitHeaders(policies, result);
     if (!result.allowed) throw denial(result, headers);
     await next();
     setHeaders(c, headers);
   });
 }
+
+/**
+ * Key namespace of the middleware's state, apart from `/v1/rate/{policy}/{id}`'s ("rate"):
+ * otherwise `DELETE /v1/rate/api/token:<hash>` would reset a client's own middleware limit.
+ */
+export const MIDDLEWARE_NAMESPACE = "rate-mw";
 
 /** `/v1/*`: RATE_POLICIES `middleware.v1` per API token (a hash of it, never the token). */
 export const limitApiCalls = rateLimit({
@@ -66,17 +72,23 @@ export const limitPublicCalls = rateLimit({
  * A limiter for this request's policies. Its client never retries (a check that reached Redis
  * but lost its reply would spend twice) and gives up after the policies' timeout.
  */
-export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[]): RateLimiter {
+export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[], namespace = "rate"): RateLimiter {
   const config = c.var.config;
   const redis = createRedis(c.env, { ...config, redisTimeoutMs: timeoutOf(policies) }, { retries: 0 });
-  return new RateLimiter(redis, { prefix: config.keyPrefix, policies });
+  return new RateLimiter(redis, { prefix: config.keyPrefix, policies, namespace });
 }
 
 /** `limit()` with the policies' failure mode also covering a Redis that is not configured. */
-export async function checkLimit(c: Context<AppEnv>, policies: readonly Policy[], id: string, cost: number): Promise<LimitResult> {
+export async function checkLimit(
+  c: Context<AppEnv>,
+  policies: readonly Policy[],
+  id: string,
+  cost: number,
+  namespace = "rate",
+): Promise<LimitResult> {
   let limiter: RateLimiter;
   try {
-    limiter = limiterFor(c, policies);
+    limiter = limiterFor(c, policies, namespace);
   } catch (error) {
     if (error instanceof ApiProblem && error.status === 503) return failureResult(policies);
     throw error;

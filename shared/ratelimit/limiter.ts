@@ -13,8 +13,14 @@ export type Identity = string | Readonly<Record<string, string>>;
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
-  /** Key prefix (KEY_PREFIX); state keys are `<prefix>:rate:<code>:<policy>:<id>`. */
+  /** Key prefix (KEY_PREFIX); state keys are `<prefix>:<namespace>:<code>:<policy>:<id>`. */
   prefix: string;
+  /**
+   * Key namespace (default `"rate"`). Limiters in different namespaces never share state,
+   * even for the same policy and id: the Worker's middleware uses its own, so a caller of
+   * `/v1/rate/...` can never spend or reset the middleware's counters.
+   */
+  namespace?: string;
   /** One to {@link MAX_POLICIES} policies, checked together by every call. */
   policies: readonly Policy[];
   /**
@@ -82,7 +88,7 @@ export class RateLimiter {
     }
     this.policies = policies;
     this.#redis = redis;
-    this.#key = keyspace(options.prefix, "rate");
+    this.#key = keyspace(options.prefix, options.namespace ?? "rate");
     this.#cache = options.cache ?? sharedCache;
     this.#now = options.now ?? (() => Date.now());
     this.#timeoutMs = timeoutOf(policies);

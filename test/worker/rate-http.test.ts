@@ -302,8 +302,23 @@ describe("the middleware", () => {
     await call("/v1/no-such-route", {}, overrides);
     const keys = await scanAll(`${overrides.KEY_PREFIX}:*`);
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(new RegExp(`^${overrides.KEY_PREFIX}:rate:fw:tiny:token:[0-9a-f]{32}$`));
+    expect(keys[0]).toMatch(new RegExp(`^${overrides.KEY_PREFIX}:rate-mw:fw:tiny:token:[0-9a-f]{32}$`));
     expect(keys[0]).not.toContain(env.API_TOKEN!);
+  });
+
+  it("keeps its state apart from /v1/rate: an API caller cannot reset the middleware's budget", async () => {
+    const guarded = withMiddleware({ v1: ["tiny"] });
+    const unguarded = { ...withMiddleware({ v1: [] }), KEY_PREFIX: guarded.KEY_PREFIX };
+    for (let i = 0; i < 3; i++) expect((await call("/v1/no-such-route", {}, guarded)).status).toBe(404);
+    expect((await call("/v1/no-such-route", {}, guarded)).status).toBe(429);
+    const [key] = await scanAll(`${guarded.KEY_PREFIX}:*`);
+    const id = key!.slice(key!.indexOf(":tiny:") + ":tiny:".length); // "token:<hash>"
+    // The same policy and id through the API: a reset and a spend there...
+    const path = `/v1/rate/tiny/${encodeURIComponent(id)}`;
+    expect((await call(path, { method: "DELETE" }, unguarded)).status).toBe(204);
+    expect((await call(path, { method: "POST" }, unguarded)).status).toBe(200);
+    // ...leave the middleware's denial standing.
+    expect((await call("/v1/no-such-route", {}, guarded)).status).toBe(429);
   });
 
   it("guards public routes per client IP (CF-Connecting-IP); without the header nothing is checked", async () => {
