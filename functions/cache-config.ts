@@ -2,8 +2,7 @@ import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../shared
 import { InvalidInputError } from "../shared/errors";
 import { validateTags } from "../shared/cache";
 import type { Config } from "./config";
-import { intVar, jsonVar, misconfigured } from "./config";
-import type { Env } from "./env";
+import { intVar, jsonVar, misconfigured, perEnv } from "./config";
 
 /** Tags a cron expression invalidates when it fires (INVALIDATION_RULES). */
 export interface InvalidationRule {
@@ -28,28 +27,21 @@ export interface CacheConfig {
   originTimeoutMs: number;
 }
 
-const parsed = new WeakMap<Env, CacheConfig>();
-
 /** Reads the cache's vars once per `env` object; an invalid one is a 500 naming it. */
-export function readCacheConfig(env: Env): CacheConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = {
-      maxValueBytes: intVar(env, "CACHE_MAX_VALUE_BYTES", 1024 * 1024, 1024, 10 * 1024 * 1024),
-      leaseMs: intVar(env, "CACHE_LEASE_MS", 5000, 100, 60_000),
-      waitMs: intVar(env, "CACHE_WAIT_MS", 2000, 0, 30_000),
-      xfetchBeta: betaVar(env.CACHE_XFETCH_BETA),
-      channel: channelVar(env.CACHE_CHANNEL),
-      cronBatchSize: intVar(env, "CACHE_CRON_BATCH_SIZE", 100, 1, 1000),
-      cronMaxBatches: intVar(env, "CACHE_CRON_MAX_BATCHES", 10, 1, 100),
-      rules: rulesVar(jsonVar(env, "INVALIDATION_RULES", {})),
-      originUrl: originVar(env.ORIGIN_URL),
-      originTimeoutMs: intVar(env, "ORIGIN_TIMEOUT_MS", 5000, 100, 30_000),
-    };
-    parsed.set(env, config);
-  }
-  return config;
-}
+export const readCacheConfig = perEnv(
+  (env): CacheConfig => ({
+    maxValueBytes: intVar(env, "CACHE_MAX_VALUE_BYTES", 1024 * 1024, 1024, 10 * 1024 * 1024),
+    leaseMs: intVar(env, "CACHE_LEASE_MS", 5000, 100, 60_000),
+    waitMs: intVar(env, "CACHE_WAIT_MS", 2000, 0, 30_000),
+    xfetchBeta: betaVar(env.CACHE_XFETCH_BETA),
+    channel: channelVar(env.CACHE_CHANNEL),
+    cronBatchSize: intVar(env, "CACHE_CRON_BATCH_SIZE", 100, 1, 1000),
+    cronMaxBatches: intVar(env, "CACHE_CRON_MAX_BATCHES", 10, 1, 100),
+    rules: rulesVar(jsonVar(env, "INVALIDATION_RULES", {})),
+    originUrl: originVar(env.ORIGIN_URL),
+    originTimeoutMs: intVar(env, "ORIGIN_TIMEOUT_MS", 5000, 100, 30_000),
+  }),
+);
 
 /** Options for a core `Cache` built from the Worker's config (the caller adds its in-flight map). */
 export function cacheOptions(config: Config, cache: CacheConfig, namespace: "kv" | "proxy" = "kv"): CacheOptions {

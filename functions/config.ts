@@ -10,26 +10,35 @@ export interface Config {
   benchRoutes: boolean;
 }
 
-const parsed = new WeakMap<Env, Config>();
+/**
+ * Wraps a parser of vars so it runs once per `env` object (an isolate reuses it across
+ * requests) and its result, or its error, is the same for every request.
+ */
+export function perEnv<T>(parse: (env: Env) => T): (env: Env) => T {
+  const parsed = new WeakMap<Env, T>();
+  return (env) => {
+    let value = parsed.get(env);
+    if (value === undefined) {
+      value = parse(env);
+      parsed.set(env, value);
+    }
+    return value;
+  };
+}
 
 /**
- * Reads the vars once per `env` object (an isolate reuses it across requests). A var that is
- * set but invalid is an operator error: it answers 500 with the var's name, never a guess.
+ * Reads the Worker's own vars. A var that is set but invalid is an operator error: it answers
+ * 500 with the var's name, never a guess.
  */
-export function readConfig(env: Env): Config {
-  let config = parsed.get(env);
-  if (!config) {
-    config = {
-      redisTimeoutMs: intVar(env, "REDIS_TIMEOUT_MS", 1500, 50, 30_000),
-      redisRetries: intVar(env, "REDIS_RETRIES", 1, 0, 3),
-      maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 10 * 1024 * 1024),
-      keyPrefix: prefixVar(env.KEY_PREFIX),
-      benchRoutes: env.ENABLE_BENCH_ROUTES === "true",
-    };
-    parsed.set(env, config);
-  }
-  return config;
-}
+export const readConfig = perEnv(
+  (env): Config => ({
+    redisTimeoutMs: intVar(env, "REDIS_TIMEOUT_MS", 1500, 50, 30_000),
+    redisRetries: intVar(env, "REDIS_RETRIES", 1, 0, 3),
+    maxBodyBytes: intVar(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 10 * 1024 * 1024),
+    keyPrefix: prefixVar(env.KEY_PREFIX),
+    benchRoutes: env.ENABLE_BENCH_ROUTES === "true",
+  }),
+);
 
 /** Parses an integer var within [min, max]; unset or empty gives `fallback`. */
 export function intVar(env: Env, name: keyof Env, fallback: number, min: number, max: number): number {

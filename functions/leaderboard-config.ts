@@ -4,8 +4,7 @@ import { validateName } from "../shared/keys";
 import { DEFAULT_BOARD, MAX_VERSIONS, type BoardConfig } from "../shared/leaderboard/board";
 import { SUBMIT_MODES } from "../shared/leaderboard/modes";
 import { PERIOD_KINDS } from "../shared/leaderboard/periods";
-import { jsonVar, misconfigured } from "./config";
-import type { Env } from "./env";
+import { jsonVar, misconfigured, perEnv } from "./config";
 
 /** Largest `cap` a board may set. */
 export const MAX_CAP = 10_000_000;
@@ -29,8 +28,6 @@ const BoardsSchema = z.record(z.string(), BoardSchema);
 /** Board configuration by name: listed boards, else the defaults ("*" entry over built-ins). */
 export type BoardLookup = (board: string) => BoardConfig;
 
-const parsed = new WeakMap<Env, BoardLookup>();
-
 /**
  * Parses LEADERBOARDS once per `env`: a JSON object from board name to
  * `{ order?, mode?, periods?, versions?, cap? }`. Omitted fields take the defaults:
@@ -40,14 +37,7 @@ const parsed = new WeakMap<Env, BoardLookup>();
  *
  * @example LEADERBOARDS='{"*":{"periods":["all-time"]},"laps":{"order":"asc","periods":["daily"],"versions":7}}'
  */
-export function readLeaderboardConfig(env: Env): BoardLookup {
-  let lookup = parsed.get(env);
-  if (!lookup) {
-    lookup = parse(jsonVar(env, "LEADERBOARDS", {}));
-    parsed.set(env, lookup);
-  }
-  return lookup;
-}
+export const readLeaderboardConfig = perEnv((env): BoardLookup => parse(jsonVar(env, "LEADERBOARDS", {})));
 
 function parse(raw: unknown): BoardLookup {
   const result = BoardsSchema.safeParse(raw);

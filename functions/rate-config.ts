@@ -4,8 +4,7 @@ import { fixedWindow } from "../shared/ratelimit/fixed-window";
 import { slidingWindow } from "../shared/ratelimit/sliding-window";
 import { tokenBucket } from "../shared/ratelimit/token-bucket";
 import { MAX_LIMIT, type Algorithm, type Policy } from "../shared/ratelimit/types";
-import { jsonVar, misconfigured } from "./config";
-import type { Env } from "./env";
+import { jsonVar, misconfigured, perEnv } from "./config";
 
 /** Parsed RATE_POLICIES: every named policy, and those the middleware applies. */
 export interface RateConfig {
@@ -58,8 +57,6 @@ const ConfigSchema = z
 
 type PolicySettings = z.infer<typeof PolicySchema>;
 
-const parsed = new WeakMap<Env, RateConfig>();
-
 /**
  * Parses RATE_POLICIES once per `env` (see docs/rate-limiting.md):
  * `{ "policies": { name: settings }, "middleware": { "v1": [names], "public": [names] } }`.
@@ -71,14 +68,7 @@ const parsed = new WeakMap<Env, RateConfig>();
  *
  * @example RATE_POLICIES='{"policies":{"login":{"algorithm":"fixed-window","limit":5,"window":"1m","failure":"closed"}}}'
  */
-export function readRateConfig(env: Env): RateConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = parse(jsonVar(env, "RATE_POLICIES", {}));
-    parsed.set(env, config);
-  }
-  return config;
-}
+export const readRateConfig = perEnv((env): RateConfig => parse(jsonVar(env, "RATE_POLICIES", {})));
 
 function parse(raw: unknown): RateConfig {
   const result = ConfigSchema.safeParse(raw);

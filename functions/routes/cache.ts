@@ -11,6 +11,7 @@ import { cacheOptions, readCacheConfig, schedulerOptions } from "../cache-config
 import { BEARER, problems } from "../openapi";
 import { ApiProblem } from "../problem";
 import { createRouter, redisOf } from "../router";
+import { coreCheck } from "../validation";
 
 /** Path segments under /v1/cache that are routes, so never keys. */
 const RESERVED_KEYS = new Set(["invalidate", "invalidations"]);
@@ -44,17 +45,6 @@ function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
 /** A 400 shaped like the validator's, for checks the schemas cannot make. */
 function invalidInput(path: string, message: string, detail = `${path} ${message}`): ApiProblem {
   return new ApiProblem(400, "invalid-input", "Invalid input", detail, { errors: [{ path, message }] });
-}
-
-/** A zod check from a core validator, so HTTP and core refuse exactly the same input. */
-function coreCheck(check: (value: string) => unknown) {
-  return (value: string, ctx: z.RefinementCtx) => {
-    try {
-      check(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^\S+ /, "") });
-    }
-  };
 }
 
 const Key = z

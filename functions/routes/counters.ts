@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { BEARER, problems } from "../openapi";
 import { createRedis } from "../redis";
 import { createRouter, redisOf } from "../router";
-import { nameParam } from "./rate";
+import { nameParam } from "../validation";
 
 const Params = z.object({ name: nameParam("name", "Counter name", "signups") });
 

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { NotFoundError } from "../../shared/errors";
-import { validateName } from "../../shared/keys";
 import { Leaderboards, MAX_AROUND, MAX_BATCH, MAX_DISPLAY_NAME_BYTES, MAX_LIMIT, MAX_OFFSET } from "../../shared/leaderboard/leaderboard";
 import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
 import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
@@ -11,6 +10,7 @@ import type { AppEnv } from "../app-env";
 import { readLeaderboardConfig } from "../leaderboard-config";
 import { BEARER, problems } from "../openapi";
 import { createRouter, redisOf } from "../router";
+import { nameString } from "../validation";
 
 /**
  * The request's leaderboard core. Its Redis client keeps the default retry: a resent submit
@@ -18,17 +18,6 @@ import { createRouter, redisOf } from "../router";
  */
 function boardsOf(c: Context<AppEnv>): Leaderboards {
   return new Leaderboards(redisOf(c), { prefix: c.var.config.keyPrefix, boards: readLeaderboardConfig(c.env) });
-}
-
-/** A string checked like the core checks it, so the 400 lists it with the other issues. */
-function nameString(field: string, maxBytes?: number) {
-  return z.string().superRefine((value, ctx) => {
-    try {
-      validateName(value, field, maxBytes);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-    }
-  });
 }
 
 const Board = nameString("board").openapi({ param: { name: "board", in: "path" }, description: "Board name: 1–256 UTF-8 bytes", example: "arena" });

@@ -1,30 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { validateName } from "../../shared/keys";
 import { Locks, MAX_LIMIT, MAX_TTL_MS, MAX_WAIT_MS, TOKEN_PATTERN } from "../../shared/lock";
 import type { AppEnv } from "../app-env";
-import { intVar } from "../config";
-import type { Env } from "../env";
+import { intVar, perEnv } from "../config";
 import { BEARER, problems } from "../openapi";
 import { ApiProblem } from "../problem";
 import { createRouter, redisOf } from "../router";
+import { nameParam } from "../validation";
 
 /** Lock settings read from vars (see docs/locks.md "Configuration"). */
 interface LockConfig {
   defaultTtlMs: number;
 }
 
-const parsed = new WeakMap<Env, LockConfig>();
-
 /** LOCK_DEFAULT_TTL_MS, parsed once per `env` object; invalid → 500 naming the var. */
-function lockConfig(env: Env): LockConfig {
-  let config = parsed.get(env);
-  if (!config) {
-    config = { defaultTtlMs: intVar(env, "LOCK_DEFAULT_TTL_MS", 10_000, 1, MAX_TTL_MS) };
-    parsed.set(env, config);
-  }
-  return config;
-}
+const lockConfig = perEnv((env): LockConfig => ({ defaultTtlMs: intVar(env, "LOCK_DEFAULT_TTL_MS", 10_000, 1, MAX_TTL_MS) }));
 
 /**
  * The request's lock core. Its Redis client keeps the default retry: every lock operation is
@@ -34,16 +24,7 @@ function locksOf(c: Context<AppEnv>): Locks {
   return new Locks(redisOf(c), { prefix: c.var.config.keyPrefix, defaultTtlMs: lockConfig(c.env).defaultTtlMs });
 }
 
-const LockName = z
-  .string()
-  .superRefine((name, ctx) => {
-    try {
-      validateName(name, "name");
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^name /, "") });
-    }
-  })
-  .openapi({ param: { name: "name", in: "path" }, description: "Lock name: 1–256 UTF-8 bytes, no control characters", example: "orders:42" });
+const LockName = nameParam("name", "Lock name", "orders:42");
 const NameParams = z.object({ name: LockName });
 
 const Token = z

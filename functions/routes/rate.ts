@@ -1,6 +1,5 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { validateName } from "../../shared/keys";
 import { MAX_LIMIT, type LimitResult, type Policy } from "../../shared/ratelimit/types";
 import type { AppEnv } from "../app-env";
 import { checkLimit, denial, limiterFor, rateLimitHeaders } from "../middleware/rate-limit";
@@ -8,23 +7,7 @@ import { BEARER, problems } from "../openapi";
 import { ApiProblem } from "../problem";
 import { readRateConfig } from "../rate-config";
 import { createRouter } from "../router";
-
-/**
- * A path parameter that the core uses as a name (an id, a counter name): refused with a 400
- * unless `validateName` accepts it (1–256 UTF-8 bytes, no control characters).
- */
-export function nameParam(name: string, description: string, example: string) {
-  return z
-    .string()
-    .superRefine((value, ctx) => {
-      try {
-        validateName(value, name);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    })
-    .openapi({ param: { name, in: "path" }, description: `${description}: 1–256 UTF-8 bytes, no control characters`, example });
-}
+import { nameParam } from "../validation";
 
 const Params = z.object({
   policy: z
