@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 
 /** The RFC 9457 body every error response carries, as documented in the OpenAPI document. */
 export const ProblemSchema = z
@@ -41,3 +41,23 @@ export function problems(...statuses: number[]) {
 
 /** Security requirement for /v1 routes. */
 export const BEARER = [{ bearerAuth: [] }];
+
+/** A /v1 route definition: `createRoute` with the bearer requirement. */
+export function v1Route<const R extends Omit<RouteConfig, "security">>(route: R) {
+  return createRoute({ ...route, security: BEARER });
+}
+
+/** A required JSON request body. */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return { required: true as const, content: { "application/json": { schema } } };
+}
+
+/** An optional JSON request body (absent means every field takes its default). */
+export function optionalJsonBody<S extends z.ZodType>(schema: S) {
+  return { required: false as const, content: { "application/json": { schema } } };
+}
+
+/** A JSON response. */
+export function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}

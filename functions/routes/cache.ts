@@ -1,4 +1,4 @@
-import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
   bytes, Cache, InvalidationScheduler, json, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_TAG_BYTES, MAX_TAGS,
@@ -8,7 +8,7 @@ import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../app-env";
 import { cacheOptions, readCacheConfig, schedulerOptions } from "../cache-config";
-import { BEARER, problems } from "../openapi";
+import { jsonBody, jsonResponse, problems, v1Route } from "../openapi";
 import { ApiProblem } from "../problem";
 import { createRouter, redisOf } from "../router";
 import { coreCheck } from "../validation";
@@ -25,21 +25,6 @@ export function cacheOf(c: Context<AppEnv>): Cache {
 
 function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
   return new InvalidationScheduler(redisOf(c), schedulerOptions(c.var.config, readCacheConfig(c.env)));
-}
-
-/** A route of this file: behind the bearer token. */
-function cacheRoute<const R extends Omit<RouteConfig, "security">>(route: R) {
-  return createRoute({ ...route, security: BEARER });
-}
-
-/** A required JSON request body. */
-function jsonBody<S extends z.ZodType>(schema: S) {
-  return { required: true, content: { "application/json": { schema } } };
-}
-
-/** A JSON response. */
-function jsonResponse<S extends z.ZodType>(description: string, schema: S) {
-  return { description, content: { "application/json": { schema } } };
 }
 
 /** A 400 shaped like the validator's, for checks the schemas cannot make. */
@@ -96,7 +81,7 @@ const Applied = z.object(invalidation).openapi("AppliedInvalidation");
 const PutResult = z.object({ key: z.string(), replaced: z.boolean() });
 const KeyParams = z.object({ key: Key });
 
-const putRoute = cacheRoute({
+const putRoute = v1Route({
   method: "put",
   path: "/v1/cache/{key}",
   summary: "Store a value with a TTL and tags",
@@ -104,7 +89,7 @@ const putRoute = cacheRoute({
   responses: { 200: jsonResponse("Replaced", PutResult), 201: jsonResponse("Created", PutResult), ...problems(400, 413) },
 });
 
-const getRoute = cacheRoute({
+const getRoute = v1Route({
   method: "get",
   path: "/v1/cache/{key}",
   summary: "Read an entry (X-Cache: HIT or STALE)",
@@ -113,7 +98,7 @@ const getRoute = cacheRoute({
   responses: { 200: jsonResponse("The entry", EntrySchema), ...problems(400, 404) },
 });
 
-const deleteRoute = cacheRoute({
+const deleteRoute = v1Route({
   method: "delete",
   path: "/v1/cache/{key}",
   summary: "Delete an entry (idempotent; published as a hard invalidation)",
@@ -121,7 +106,7 @@ const deleteRoute = cacheRoute({
   responses: { 204: { description: "Deleted (or was absent)" }, ...problems(400) },
 });
 
-const invalidateRoute = cacheRoute({
+const invalidateRoute = v1Route({
   method: "post",
   path: "/v1/cache/invalidate",
   summary: "Invalidate tags and keys now, or schedule it",
@@ -130,7 +115,7 @@ const invalidateRoute = cacheRoute({
   responses: { 200: jsonResponse("Applied", Applied), 202: jsonResponse("Scheduled", Scheduled), ...problems(400) },
 });
 
-const listRoute = cacheRoute({
+const listRoute = v1Route({
   method: "get",
   path: "/v1/cache/invalidations",
   summary: "Pending scheduled invalidations, in due order",
@@ -143,7 +128,7 @@ const listRoute = cacheRoute({
   responses: { 200: jsonResponse("Pending", z.object({ total: z.number().int(), invalidations: z.array(Scheduled) })), ...problems(400) },
 });
 
-const cancelRoute = cacheRoute({
+const cancelRoute = v1Route({
   method: "delete",
   path: "/v1/cache/invalidations/{id}",
   summary: "Cancel a scheduled invalidation",

@@ -1,8 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { GRANULARITIES, MAX_HIT, WindowedCounters, type GranularityName } from "../../shared/counters/windowed-counter";
 import type { AppEnv } from "../app-env";
-import { BEARER, problems } from "../openapi";
+import { jsonResponse, optionalJsonBody, problems, v1Route } from "../openapi";
 import { createRedis } from "../redis";
 import { createRouter, redisOf } from "../router";
 import { nameParam } from "../validation";
@@ -55,26 +55,24 @@ const SeriesSchema = z
   })
   .openapi("CounterSeries");
 
-const hitRoute = createRoute({
+const hitRoute = v1Route({
   method: "post",
   path: "/v1/counters/{name}",
   summary: "Add to a windowed counter's current second, minute and hour",
-  security: BEARER,
-  request: { params: Params, body: { required: false, content: { "application/json": { schema: HitBody } } } },
+  request: { params: Params, body: optionalJsonBody(HitBody) },
   responses: {
-    200: { description: "The new counts of the current buckets", content: { "application/json": { schema: CountsSchema } } },
+    200: jsonResponse("The new counts of the current buckets", CountsSchema),
     ...problems(400),
   },
 });
 
-const seriesRoute = createRoute({
+const seriesRoute = v1Route({
   method: "get",
   path: "/v1/counters/{name}",
   summary: "The latest buckets of a windowed counter, oldest first",
-  security: BEARER,
   request: { params: Params, query: SeriesQuery },
   responses: {
-    200: { description: "Series", content: { "application/json": { schema: SeriesSchema } } },
+    200: jsonResponse("Series", SeriesSchema),
     ...problems(400),
   },
 });

@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { NotFoundError } from "../../shared/errors";
 import { Leaderboards, MAX_AROUND, MAX_BATCH, MAX_DISPLAY_NAME_BYTES, MAX_LIMIT, MAX_OFFSET } from "../../shared/leaderboard/leaderboard";
@@ -8,7 +8,7 @@ import { RANKING_NAMES } from "../../shared/leaderboard/ranking";
 import { MAX_SCORE } from "../../shared/leaderboard/score";
 import type { AppEnv } from "../app-env";
 import { readLeaderboardConfig } from "../leaderboard-config";
-import { BEARER, problems } from "../openapi";
+import { jsonBody, jsonResponse, problems, v1Route } from "../openapi";
 import { createRouter, redisOf } from "../router";
 import { nameString } from "../validation";
 
@@ -88,36 +88,31 @@ const Standing = Entry.extend({
   around: z.array(Entry).openapi({ description: "The member and up to `around` neighbours on each side, best first" }),
 }).openapi("LeaderboardStanding");
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
-
-const submitRoute = createRoute({
+const submitRoute = v1Route({
   method: "post",
   path: "/v1/leaderboards/{board}/scores",
   summary: "Submit a score to every period of a board",
   description: "One request to Redis; atomic. An unconfigured board is created with the defaults.",
-  security: BEARER,
-  request: { params: BoardParams, body: { required: true, ...json(Submission) } },
-  responses: { 200: { description: "Stored", ...json(SubmitResult) }, ...problems(400, 409) },
+  request: { params: BoardParams, body: jsonBody(Submission) },
+  responses: { 200: jsonResponse("Stored", SubmitResult), ...problems(400, 409) },
 });
 
-const batchRoute = createRoute({
+const batchRoute = v1Route({
   method: "post",
   path: "/v1/leaderboards/{board}/scores/batch",
   summary: `Submit up to ${MAX_BATCH} scores at once`,
   description: "One request to Redis, atomic: a refused entry changes nothing. Ranks are as of the end of the batch.",
-  security: BEARER,
   request: {
     params: BoardParams,
-    body: { required: true, ...json(z.strictObject({ entries: z.array(Submission).min(1).max(MAX_BATCH) }).openapi("LeaderboardBatch")) },
+    body: jsonBody(z.strictObject({ entries: z.array(Submission).min(1).max(MAX_BATCH) }).openapi("LeaderboardBatch")),
   },
-  responses: { 200: { description: "Stored", ...json(z.object({ results: z.array(SubmitResult) })) }, ...problems(400, 409) },
+  responses: { 200: jsonResponse("Stored", z.object({ results: z.array(SubmitResult) })), ...problems(400, 409) },
 });
 
-const topRoute = createRoute({
+const topRoute = v1Route({
   method: "get",
   path: "/v1/leaderboards/{board}",
   summary: "The best members of a period, a page at a time",
-  security: BEARER,
   request: {
     params: BoardParams,
     query: z.object({
@@ -126,14 +121,13 @@ const topRoute = createRoute({
       ...ReadQuery,
     }),
   },
-  responses: { 200: { description: "A page", ...json(Page) }, ...problems(400) },
+  responses: { 200: jsonResponse("A page", Page), ...problems(400) },
 });
 
-const memberRoute = createRoute({
+const memberRoute = v1Route({
   method: "get",
   path: "/v1/leaderboards/{board}/members/{member}",
   summary: "A member's rank and score with its neighbours",
-  security: BEARER,
   request: {
     params: MemberParams,
     query: z.object({
@@ -141,23 +135,21 @@ const memberRoute = createRoute({
       ...ReadQuery,
     }),
   },
-  responses: { 200: { description: "The member", ...json(Standing) }, ...problems(400, 404) },
+  responses: { 200: jsonResponse("The member", Standing), ...problems(400, 404) },
 });
 
-const removeMemberRoute = createRoute({
+const removeMemberRoute = v1Route({
   method: "delete",
   path: "/v1/leaderboards/{board}/members/{member}",
   summary: "Remove a member from every period and retained version",
-  security: BEARER,
   request: { params: MemberParams },
   responses: { 204: { description: "Removed (or was absent)" }, ...problems(400) },
 });
 
-const deleteBoardRoute = createRoute({
+const deleteBoardRoute = v1Route({
   method: "delete",
   path: "/v1/leaderboards/{board}",
   summary: "Delete a board: every period and retained version",
-  security: BEARER,
   request: { params: BoardParams },
   responses: { 204: { description: "Deleted (or was absent)" }, ...problems(400) },
 });

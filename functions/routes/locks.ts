@@ -1,9 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { Locks, MAX_LIMIT, MAX_TTL_MS, MAX_WAIT_MS, TOKEN_PATTERN } from "../../shared/lock";
 import type { AppEnv } from "../app-env";
 import { intVar, perEnv } from "../config";
-import { BEARER, problems } from "../openapi";
+import { jsonBody, jsonResponse, optionalJsonBody, problems, v1Route } from "../openapi";
 import { ApiProblem } from "../problem";
 import { createRouter, redisOf } from "../router";
 import { nameParam } from "../validation";
@@ -66,42 +66,39 @@ const StatusSchema = z
   })
   .openapi("LockStatus");
 
-const acquireRoute = createRoute({
+const acquireRoute = v1Route({
   method: "post",
   path: "/v1/locks/{name}",
   summary: "Acquire a lock or a semaphore place",
   description: "One request to Redis per attempt; with waitMs, retries with backoff and jitter and answers within waitMs plus one request.",
-  security: BEARER,
   request: {
     params: NameParams,
-    body: { required: false, content: { "application/json": { schema: AcquireBody } } },
+    body: optionalJsonBody(AcquireBody),
   },
   responses: {
-    201: { description: "Acquired", content: { "application/json": { schema: LeaseSchema } } },
+    201: jsonResponse("Acquired", LeaseSchema),
     ...problems(400, 409),
   },
 });
 
-const extendRoute = createRoute({
+const extendRoute = v1Route({
   method: "post",
   path: "/v1/locks/{name}/extend",
   summary: "Extend a lease you hold",
-  security: BEARER,
   request: {
     params: NameParams,
-    body: { required: true, content: { "application/json": { schema: ExtendBody } } },
+    body: jsonBody(ExtendBody),
   },
   responses: {
-    200: { description: "Extended", content: { "application/json": { schema: z.object({ expiresAt: z.number().int() }) } } },
+    200: jsonResponse("Extended", z.object({ expiresAt: z.number().int() })),
     ...problems(400, 409),
   },
 });
 
-const releaseRoute = createRoute({
+const releaseRoute = v1Route({
   method: "delete",
   path: "/v1/locks/{name}",
   summary: "Release a lease you hold",
-  security: BEARER,
   request: {
     params: NameParams,
     headers: z.object({ "lock-token": Token.openapi({ param: { name: "lock-token", in: "header" } }) }),
@@ -112,14 +109,13 @@ const releaseRoute = createRoute({
   },
 });
 
-const statusRoute = createRoute({
+const statusRoute = v1Route({
   method: "get",
   path: "/v1/locks/{name}",
   summary: "Whether a lock is held (never reveals the token)",
-  security: BEARER,
   request: { params: NameParams },
   responses: {
-    200: { description: "State of the lock", content: { "application/json": { schema: StatusSchema } } },
+    200: jsonResponse("State of the lock", StatusSchema),
     ...problems(400),
   },
 });

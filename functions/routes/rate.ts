@@ -1,9 +1,9 @@
-import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import { z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { MAX_LIMIT, type LimitResult, type Policy } from "../../shared/ratelimit/types";
 import type { AppEnv } from "../app-env";
 import { checkLimit, denial, limiterFor, rateLimitHeaders } from "../middleware/rate-limit";
-import { BEARER, problems } from "../openapi";
+import { optionalJsonBody, problems, v1Route } from "../openapi";
 import { ApiProblem } from "../problem";
 import { readRateConfig } from "../rate-config";
 import { createRouter } from "../router";
@@ -49,7 +49,7 @@ const headers = z.object({
 
 /** A route on `/v1/rate/{policy}/{id}`, behind the bearer token. */
 function rateRoute<const R extends Omit<RouteConfig, "path" | "security">>(route: R) {
-  return createRoute({ ...route, path: "/v1/rate/{policy}/{id}", security: BEARER });
+  return v1Route({ ...route, path: "/v1/rate/{policy}/{id}" });
 }
 
 /** A 200 carrying the check's result and the RateLimit headers. */
@@ -60,7 +60,7 @@ function resultResponse(description: string) {
 const checkRoute = rateRoute({
   method: "post",
   summary: "Spend from a named policy (429 when over the limit)",
-  request: { params: Params, body: { required: false, content: { "application/json": { schema: CheckBody } } } },
+  request: { params: Params, body: optionalJsonBody(CheckBody) },
   responses: { 200: resultResponse("Allowed"), ...problems(400, 404, 429) },
 });
 
