@@ -1,5 +1,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { env, SELF } from "cloudflare:test";
+import type { FaultConfig } from "../../local/faults";
+import type { EndpointStats } from "../../local/stats";
 
 /**
  * Helpers for tests that run inside workerd. They talk to the real Worker (`SELF`), the real
@@ -35,20 +37,6 @@ export function testRedis(options: { retries?: number; timeoutMs?: number } = {}
     signal: () => AbortSignal.timeout(options.timeoutMs ?? 5000),
     retry: { retries: options.retries ?? 0 },
   });
-}
-
-export interface EndpointStats {
-  requests: number;
-  commands: number;
-  byCommand: Record<string, number>;
-}
-
-export interface FaultConfig {
-  latencyMs?: number;
-  failureRate?: number;
-  down?: false | "5xx" | "drop";
-  dropReplyAfterApply?: number;
-  match?: string;
 }
 
 async function control(path: string, init: RequestInit = {}): Promise<Response> {
