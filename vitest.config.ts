@@ -31,6 +31,7 @@ export default defineConfig({
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
           globalSetup: ["./test/setup/global.ts"],
+          setupFiles: ["./test/worker/setup.ts"],
           // Round-trip assertions read the endpoint's global counters: one file at a time.
           fileParallelism: false,
           testTimeout: 60_000,

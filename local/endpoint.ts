@@ -87,19 +87,22 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     if (!read.ok) return sendJson(res, 413, { error: "ERR request body is larger than 10 MB" }, syncTokens.next());
     const parsed = parseCommandRequest(req.method ?? "GET", url.pathname, read.body);
     if (!parsed.ok) return sendJson(res, 400, { error: parsed.error }, syncTokens.next());
-    stats.recordRequest();
+    const finished = stats.startRequest();
+    try {
+      const fault = faults.decide(commandNames(parsed.request));
+      if (fault.delayMs > 0) await sleep(fault.delayMs);
+      if (fault.action === "fail") {
+        return sendJson(res, 503, { error: "Service Unavailable (injected fault)" }, syncTokens.next());
+      }
+      if (fault.action === "drop") return void req.socket.destroy();
 
-    const fault = faults.decide(commandNames(parsed.request));
-    if (fault.delayMs > 0) await sleep(fault.delayMs);
-    if (fault.action === "fail") {
-      return sendJson(res, 503, { error: "Service Unavailable (injected fault)" }, syncTokens.next());
+      const reply = await execute(parsed.request, encodingFromHeader(req.headers["upstash-encoding"]));
+      // The write happened; only the answer is lost, as when a connection dies mid-reply.
+      if (fault.action === "drop-after-apply") return void req.socket.destroy();
+      sendJson(res, reply.status, reply.body, syncTokens.next());
+    } finally {
+      finished();
     }
-    if (fault.action === "drop") return void req.socket.destroy();
-
-    const reply = await execute(parsed.request, encodingFromHeader(req.headers["upstash-encoding"]));
-    // The write happened; only the answer is lost, as when a connection dies mid-reply.
-    if (fault.action === "drop-after-apply") return void req.socket.destroy();
-    sendJson(res, reply.status, reply.body, syncTokens.next());
   }
 
   function execute(request: CommandRequest, encoding: ResponseEncoding): Promise<RestReply> {

@@ -17,6 +17,8 @@ export interface EndpointStats {
   commands: number;
   /** `commands`, split by upper-case command name. */
   byCommand: Record<string, number>;
+  /** Command requests being handled right now (not reset by a reset). */
+  inFlight: number;
 }
 
 /** Mutable counters behind {@link EndpointStats}. */
@@ -24,10 +26,21 @@ export class StatsCounter {
   private requests = 0;
   private commands = 0;
   private byCommand = new Map<string, number>();
+  private inFlight = 0;
 
-  /** Counts one HTTP request to a command route. */
-  recordRequest(): void {
+  /**
+   * Counts one HTTP request to a command route as started; call the returned function when
+   * it is answered (or dropped). Tests wait for `inFlight` 0 before counting, so a request that
+   * started earlier cannot add its commands to their count.
+   */
+  startRequest(): () => void {
     this.requests++;
+    this.inFlight++;
+    let done = false;
+    return () => {
+      if (!done) this.inFlight--;
+      done = true;
+    };
   }
 
   /** Counts one command by its name (any case). */
@@ -39,7 +52,12 @@ export class StatsCounter {
 
   /** A copy of the counters; later requests do not change it. */
   snapshot(): EndpointStats {
-    return { requests: this.requests, commands: this.commands, byCommand: Object.fromEntries(this.byCommand) };
+    return {
+      requests: this.requests,
+      commands: this.commands,
+      byCommand: Object.fromEntries(this.byCommand),
+      inFlight: this.inFlight,
+    };
   }
 
   /** Sets every counter back to zero. */

@@ -31,17 +31,31 @@ describe("stats", () => {
       requests: 4,
       commands: 7,
       byCommand: { SET: 1, GET: 3, INCR: 2, EXPIRE: 1 },
+      inFlight: 0,
     });
+  });
+
+  it("counts a request in flight until it is answered", async () => {
+    stack.endpoint.setFaults({ latencyMs: 300 });
+    try {
+      const pending = command(stack.endpoint, "PING");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stack.endpoint.stats().inFlight).toBe(1);
+      await pending;
+      expect(stack.endpoint.stats().inFlight).toBe(0);
+    } finally {
+      stack.endpoint.clearFaults();
+    }
   });
 
   it("serves, resets and guards the counters over the control API, without counting itself", async () => {
     stack.endpoint.resetStats();
     await command(stack.endpoint, "PING");
     const stats = await rest(stack.endpoint, "/__control/stats");
-    expect(stats.json).toEqual({ requests: 1, commands: 1, byCommand: { PING: 1 } });
+    expect(stats.json).toEqual({ requests: 1, commands: 1, byCommand: { PING: 1 }, inFlight: 0 });
     expect((await rest(stack.endpoint, "/__control/stats", { token: "nope" })).status).toBe(401);
     expect((await rest(stack.endpoint, "/__control/stats/reset", { method: "POST" })).status).toBe(204);
-    expect((await rest(stack.endpoint, "/__control/stats")).json).toEqual({ requests: 0, commands: 0, byCommand: {} });
+    expect((await rest(stack.endpoint, "/__control/stats")).json).toEqual({ requests: 0, commands: 0, byCommand: {}, inFlight: 0 });
   });
 
   it("does not count requests refused for their token or their body", async () => {

@@ -63,11 +63,25 @@ export async function clearFaults(): Promise<void> {
 }
 
 /**
+ * The endpoint's counters once no command request is in flight (waits up to 2 s), so that a
+ * request someone else started earlier cannot add its commands to a count that starts now.
+ */
+async function quietStats(): Promise<EndpointStats> {
+  const deadline = Date.now() + 2000;
+  let stats = await endpointStats();
+  while (stats.inFlight > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stats = await endpointStats();
+  }
+  return stats;
+}
+
+/**
  * Runs `fn` and returns how many REST requests and Redis commands it caused at the endpoint
  * (test files run one at a time, so the counters see only this test).
  */
 export async function countRoundTrips<T>(fn: () => Promise<T>): Promise<{ result: T; requests: number; commands: number; byCommand: Record<string, number> }> {
-  const before = await endpointStats();
+  const before = await quietStats();
   const result = await fn();
   const after = await endpointStats();
   const byCommand: Record<string, number> = {};
