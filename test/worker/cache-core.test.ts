@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Cache, bytes, cached, InvalidationScheduler, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
 import { APPLY_DUE, CANCEL, LIST, SCHEDULE } from "../../shared/cache/schedule";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "../../shared/cache/scripts";
-import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
+import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 /** A cache on a fresh prefix, so nothing here touches another test's keys. */
 function makeCache(options: Partial<CacheOptions> = {}) {
@@ -17,7 +17,6 @@ function background() {
   return { waitUntil: (p: Promise<unknown>) => void tasks.push(p), settle: () => Promise.all(tasks), get count() { return tasks.length; } };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * PUBLISH calls Redis has run, commands inside scripts included (INFO commandstats). The

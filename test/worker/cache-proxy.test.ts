@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
 import { parseCacheControl, policyFromResponse, responseTags } from "../../shared/cache";
-import { api, clearFaults, json, setFaults, uniqueName } from "./helpers";
+import { api, clearFaults, json, setFaults, sleep, uniqueName } from "./helpers";
 
 interface Programmed {
   status?: number;
@@ -33,7 +33,6 @@ async function proxy(pathAndQuery: string, overrides: Partial<Cloudflare.Env> = 
   return { status: res.status, body, xCache: res.headers.get("X-Cache"), age: res.headers.get("Age"), headers: res.headers };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const path = () => `/${uniqueName("p")}`;
 
 describe("read-through proxy", () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Cache, InflightMap, json, type InvalidationMode, type Loaded } from "../../shared/cache";
-import { testRedis, uniqueName } from "./helpers";
+import { sleep, testRedis, uniqueName } from "./helpers";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jitter = (maxMs = 3) => sleep(Math.floor(Math.random() * (maxMs + 1)));
 
 describe("invalidate vs fill", () => {

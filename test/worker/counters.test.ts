@@ -3,15 +3,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../functions/index";
 import { COUNTER_SCRIPTS, GRANULARITIES, WindowedCounters } from "../../shared/counters/windowed-counter";
 import { InvalidInputError } from "../../shared/errors";
-import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
+import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 /** Windowed counters: the core against the real Redis, and `/v1/counters/{name}` through the Worker. */
 
 const PREFIX = uniqueName("ctr");
 const redis = testRedis();
 const counters = new WindowedCounters(redis, { prefix: PREFIX });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Calls the Worker with the rate-limit middleware off, so round trips are the route's own. */
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);

@@ -8,6 +8,9 @@ import type { EndpointStats } from "../../local/stats";
  * local endpoint and the real Redis behind it; nothing is mocked.
  */
 
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** A random key/name prefix, so tests never touch data they did not create. */
 export function uniqueName(label = "t"): string {
   return `${label}-${crypto.randomUUID().slice(0, 8)}`;

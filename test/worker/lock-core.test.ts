@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { keyspace } from "../../shared/keys";
-import { type Lease, Locks } from "../../shared/lock";
+import { Locks } from "../../shared/lock";
 import { ACQUIRE_EXCLUSIVE, ACQUIRE_SHARED, EXTEND, RELEASE, STATUS } from "../../shared/lock/scripts";
 import { FENCED_GET, FENCED_SET } from "../../shared/lock/fenced-write";
-import { countRoundTrips, testRedis, uniqueName } from "./helpers";
+import { countRoundTrips, sleep, testRedis, uniqueName } from "./helpers";
+import { granted } from "./lock-helpers";
 
 const key = keyspace("erf", "lock");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function granted(result: Awaited<ReturnType<Locks["acquire"]>>): Lease {
-  if (!result.acquired) throw new Error(`expected a grant, got busy (retry after ${result.retryAfterMs} ms)`);
-  return result;
-}
-
 describe("lock scripts", () => {
   it("are pinned by SHA1, so an edit is never silent", async () => {
     const shas = Object.fromEntries(

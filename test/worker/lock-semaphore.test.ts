@@ -1,13 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Lease, Locks } from "../../shared/lock";
-import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function granted(result: Awaited<ReturnType<Locks["acquire"]>>): Lease {
-  if (!result.acquired) throw new Error(`expected a grant, got busy (retry after ${result.retryAfterMs} ms)`);
-  return result;
-}
+import { Locks } from "../../shared/lock";
+import { granted } from "./lock-helpers";
+import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 afterEach(clearFaults);
 

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { keyspace } from "../../shared/keys";
 import { FencedStore, LeaseLostError, LockBusyError, Locks, withLock } from "../../shared/lock";
-import { clearFaults, setFaults, testRedis, uniqueName } from "./helpers";
+import { clearFaults, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 const key = keyspace("erf", "lock");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {

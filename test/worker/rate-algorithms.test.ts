@@ -4,7 +4,7 @@ import { RateLimiter } from "../../shared/ratelimit/limiter";
 import { slidingWindow } from "../../shared/ratelimit/sliding-window";
 import { tokenBucket } from "../../shared/ratelimit/token-bucket";
 import { MAX_WINDOW_MS, type Algorithm, type LimitResult, type Policy } from "../../shared/ratelimit/types";
-import { testRedis, uniqueName } from "./helpers";
+import { sleep, testRedis, uniqueName } from "./helpers";
 
 /**
  * The algorithms' guarantees under concurrency, across window boundaries and with a frozen
@@ -33,8 +33,6 @@ function admitted(results: LimitResult[]): number {
   for (const r of results) expect(r.reason).toBeUndefined(); // every decision came from Redis
   return results.filter((r) => r.allowed).length;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 afterEach(() => {
   vi.restoreAllMocks();
