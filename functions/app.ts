@@ -30,6 +30,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use("/v1/*", requireApiToken);
+  // Bench-only routes write to Redis: never open, even where someone enabled them by mistake.
+  app.use("/__bench/*", requireApiToken);
   app.use("/v1/*", limitApiCalls);
   app.use("*", limitPublicCalls);
   app.use("*", limitBody);
