@@ -1,3 +1,4 @@
+import { digestHex } from "./hex";
 import type { ScriptClient } from "./redis-client";
 
 /**
@@ -24,7 +25,7 @@ export class LuaScript<TResult = unknown> {
 
   /** SHA1 of the source, as Redis computes it for EVALSHA. */
   sha1(): Promise<string> {
-    this.#sha ??= sha1Hex(this.source);
+    this.#sha ??= digestHex("SHA-1", this.source);
     return this.#sha;
   }
 
@@ -42,9 +43,4 @@ export class LuaScript<TResult = unknown> {
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes("NOSCRIPT");
-}
-
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { digestHex } from "../../shared/hex";
 import { failureResult, RateLimiter, timeoutOf } from "../../shared/ratelimit/limiter";
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
 import type { AppEnv } from "../app-env";
@@ -167,8 +168,7 @@ const tokenHashes = new Map<string, string>();
 async function tokenHash(token: string): Promise<string> {
   let hash = tokenHashes.get(token);
   if (hash === undefined) {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-    hash = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    hash = (await digestHex("SHA-256", token)).slice(0, 32);
     if (tokenHashes.size >= 16) tokenHashes.clear(); // a handful of tokens at most; stay bounded
     tokenHashes.set(token, hash);
   }

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors";
+import { randomHex } from "../hex";
 import type { ScriptClient } from "../redis-client";
 import { InflightMap } from "./inflight";
 import { cacheKeys, type CacheKeys } from "./keys";
@@ -282,8 +283,7 @@ function definedOnly(loaded: Loaded): Partial<EntryOptions> {
 
 /** 64 random bits as hex: lease tokens and tag epochs. */
 function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(8);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors";
+import { digestHex } from "../hex";
 import { utf8Length, validateName } from "../keys";
 import type { Cache } from "./cache";
 import { MAX_KEY_BYTES } from "./limits";
@@ -37,9 +38,8 @@ export async function memoKey(name: string, args: readonly unknown[]): Promise<s
 }
 
 /** SHA-256 of the UTF-8 text, as 64 lower-case hex digits. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function sha256Hex(text: string): Promise<string> {
+  return digestHex("SHA-256", text);
 }
 
 /**

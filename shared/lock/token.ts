@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors";
+import { randomHex } from "../hex";
 
 /** A lock token is 128 random bits written as 32 lower-case hex characters. */
 export const TOKEN_PATTERN = /^[0-9a-f]{32}$/;
@@ -9,10 +10,7 @@ export const TOKEN_PATTERN = /^[0-9a-f]{32}$/;
  * earlier grant (see `ACQUIRE_EXCLUSIVE`).
  */
 export function newToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return randomHex(16);
 }
 
 /** Throws {@link InvalidInputError} unless `token` is 32 lower-case hex characters. */
