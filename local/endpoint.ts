@@ -13,6 +13,7 @@ import { FaultInjector, type FaultConfig } from "./faults";
 import { presentedToken, readBody, sendJson, SyncTokens, tokensMatch } from "./http-io";
 import { ConnectionPool } from "./pool";
 import { commandNames, parseCommandRequest, type CommandRequest } from "./request";
+import { keyLockingGuard, loadKeySpecs } from "./key-locking";
 import { ScriptRegistry } from "./scripts";
 import { StatsCounter, type EndpointStats } from "./stats";
 
@@ -62,7 +63,11 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
   const stats = new StatsCounter();
   const faults = new FaultInjector();
   const syncTokens = new SyncTokens();
-  const ctx: ExecutionContext = { pool, scripts: new ScriptRegistry(), stats };
+  const guard = await pool.withShared((conn) => loadKeySpecs(conn)).then(keyLockingGuard, async (error: unknown) => {
+    await pool.close();
+    throw error;
+  });
+  const ctx: ExecutionContext = { pool, scripts: new ScriptRegistry(guard), stats };
 
   // Idle keep-alive sockets are kept longer than clients keep theirs, so that a client never
   // reuses a socket the server is closing at that moment (a spurious "socket hang up").

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { RawReply } from "./encoding";
+import { guardCalls } from "./key-locking";
 
 /** Script flags that exist only on Upstash and are dropped before a script reaches Redis. */
 export const UPSTASH_ONLY_SCRIPT_FLAGS: ReadonlySet<string> = new Set(["allow-key-locking"]);
@@ -65,6 +66,13 @@ const unchanged = (reply: RawReply): RawReply => reply;
 export class ScriptRegistry {
   private readonly redisShaByClientSha = new Map<string, string>();
 
+  /**
+   * @param keyLockingGuard Lua from `keyLockingGuard()`: when given, a script declaring
+   *   `allow-key-locking` also gets Upstash's rule enforced (every key it touches must be in
+   *   KEYS, no database-wide command); without it the flag is only removed.
+   */
+  constructor(private readonly keyLockingGuard?: string) {}
+
   /** Number of scripts whose SHA1 is translated. */
   get size(): number {
     return this.redisShaByClientSha.size;
@@ -114,8 +122,10 @@ export class ScriptRegistry {
 
   private rewriteAndRecord(original: string): { text: string; clientSha: string } {
     const clientSha = scriptSha1(original);
-    const rewritten = rewriteScript(original);
+    let rewritten = rewriteScript(original);
     if (rewritten === null) return { text: original, clientSha };
+    // Only allow-key-locking is ever removed, so a rewritten script is one that declared it.
+    if (this.keyLockingGuard) rewritten = withGuard(rewritten, this.keyLockingGuard);
     this.redisShaByClientSha.set(clientSha, scriptSha1(rewritten));
     return { text: rewritten, clientSha };
   }
@@ -123,4 +133,16 @@ export class ScriptRegistry {
   private toRedisSha(sha: string): string {
     return this.redisShaByClientSha.get(sha.toLowerCase()) ?? sha;
   }
+}
+
+/**
+ * Places the guard on the script's first line when its shebang was emptied (line numbers stay
+ * as the client wrote them), else on a line of its own after the shebang that remains.
+ */
+function withGuard(rewritten: string, guard: string): string {
+  const newline = rewritten.indexOf("\n");
+  const firstLine = newline === -1 ? rewritten : rewritten.slice(0, newline);
+  const rest = newline === -1 ? "" : rewritten.slice(newline);
+  if (firstLine.replace("\r", "") === "") return firstLine.replace("\r", "") + guard + (firstLine.endsWith("\r") ? "\r" : "") + guardCalls(rest);
+  return `${firstLine}\n${guard}${guardCalls(rest)}`;
 }
