@@ -46,11 +46,11 @@ async function main() {
     root,
     port,
     quiet: true,
+    config: join(root, "bench", "wrangler.toml"),
     vars: {
       UPSTASH_REDIS_REST_URL: endpoint.url,
       UPSTASH_REDIS_REST_TOKEN: endpoint.token,
       API_TOKEN: apiToken,
-      ENABLE_BENCH_ROUTES: "true",
       // Each scenario measures its own feature: the rate-limit middleware would add one check
       // (one REST request) to every /v1 call. Its cost is the ratelimit group's own rows.
       RATE_POLICIES: JSON.stringify({ middleware: { v1: [], public: [] } }),

@@ -1,23 +1,19 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
-import type { AppEnv } from "./app-env";
-import { readConfig } from "./config";
-import { handleError, handleNotFound } from "./error-handler";
-import { requireApiToken } from "./middleware/auth";
-import { limitBody } from "./middleware/body-limit";
-import { limitApiCalls, limitPublicCalls } from "./middleware/rate-limit";
-import { createRouter } from "./router";
-import { benchRoutes } from "./routes/bench";
-import { benchCacheRoutes } from "./routes/bench-cache";
-import { benchLockRoutes } from "./routes/bench-lock";
-import { benchRateLimitRoutes } from "./routes/bench-ratelimit";
-import { cacheRoutes } from "./routes/cache";
-import { counterRoutes } from "./routes/counters";
-import { healthRoutes } from "./routes/health";
-import { leaderboardRoutes } from "./routes/leaderboards";
-import { lockRoutes } from "./routes/locks";
-import { proxyRoutes } from "./routes/proxy";
-import { rateRoutes } from "./routes/rate";
+import type { AppEnv } from "./platform/app-env";
+import { readConfig } from "./platform/config";
+import { handleError, handleNotFound } from "./platform/errors";
+import { requireApiToken } from "./platform/auth";
+import { limitBody } from "./platform/body-limit";
+import { limitApiCalls, limitPublicCalls } from "./ratelimit/middleware";
+import { createRouter } from "./platform/router";
+import { cacheRoutes } from "./cache/routes";
+import { counterRoutes } from "./counters/routes";
+import { healthRoutes } from "./platform/health";
+import { leaderboardRoutes } from "./leaderboard/routes";
+import { lockRoutes } from "./lock/routes";
+import { proxyRoutes } from "./cache/proxy-routes";
+import { rateRoutes } from "./ratelimit/routes";
 
 /** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -30,8 +26,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use("/v1/*", requireApiToken);
-  // Bench-only routes write to Redis: never open, even where someone enabled them by mistake.
-  app.use("/__bench/*", requireApiToken);
   app.use("/v1/*", limitApiCalls);
   app.use("*", limitPublicCalls);
   app.use("*", limitBody);
@@ -43,11 +37,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", counterRoutes);
   app.route("/", leaderboardRoutes);
   app.route("/", lockRoutes);
-  // Bench-only routes: 404 unless ENABLE_BENCH_ROUTES=true; not in the OpenAPI document.
-  app.route("/", benchRoutes);
-  app.route("/", benchCacheRoutes);
-  app.route("/", benchRateLimitRoutes);
-  app.route("/", benchLockRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -18,8 +18,6 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   /** Prefix of every Redis key this Worker writes (default "erf"). */
   KEY_PREFIX?: string;
-  /** "true" enables GET /__bench/baseline, used only by `npm run bench`. */
-  ENABLE_BENCH_ROUTES?: string;
   /** JSON: named rate-limit policies and which guard /v1/* and public routes (docs/rate-limiting.md). */
   RATE_POLICIES?: string;
   /** JSON: leaderboard name → { order, mode, periods, versions, cap }; "*" sets the defaults of unlisted boards. */

@@ -1,4 +1,7 @@
+import { RedisUnavailableError } from "../shared/errors";
 import type { Env } from "./env";
+import { ConfigError } from "./platform/config";
+import { RedisNotConfiguredError } from "./platform/redis";
 
 /** A job the cron dispatcher runs; it decides from `controller.cron` whether it applies. */
 export type CronJob = (controller: ScheduledController, env: Env, ctx: ExecutionContext) => Promise<void>;
@@ -16,6 +19,17 @@ export async function runCronJobs(
 ): Promise<void> {
   const results = await Promise.allSettled(jobs.map((job) => job(controller, env, ctx)));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-  for (const failure of failures) console.error(`cron ${controller.cron} job failed:`, failure.reason);
+  for (const failure of failures) console.error(`cron ${controller.cron} job failed: ${describe(failure.reason)}`);
   if (failures.length > 0) throw new Error(`${failures.length} cron job(s) failed for ${controller.cron}`);
+}
+
+/**
+ * A failure as one log line: a known configuration or availability problem by its message
+ * (it names the variable), anything else with its stack, since it is a bug.
+ */
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof RedisNotConfiguredError || error instanceof RedisUnavailableError) {
+    return `${error.name}: ${error.message}`;
+  }
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -11,8 +11,11 @@ export function startWranglerDev(opts: {
   vars: Record<string, string>;
   testScheduled?: boolean;
   quiet?: boolean;
+  /** A wrangler config other than the root's `wrangler.toml` (the bench Worker's). */
+  config?: string;
 }): ChildProcess {
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--show-interactive-dev-session=false"];
+  if (opts.config) args.push("--config", opts.config);
   if (opts.testScheduled) args.push("--test-scheduled");
   if (opts.quiet) args.push("--log-level", "warn");
   for (const [name, value] of Object.entries(opts.vars)) args.push("--var", `${name}:${value}`);

@@ -1,14 +1,14 @@
-import { createRouter } from "../router";
-import { ApiProblem } from "../problem";
+import { createRouter } from "../../functions/platform/router";
+import { ApiProblem } from "../../functions/platform/problem";
 
 /**
  * `GET /__bench/baseline`: one raw `fetch` to the REST endpoint (a PING) and nothing else, the
- * baseline every benchmark scenario is compared with. Enabled only by
- * ENABLE_BENCH_ROUTES="true" (set by `npm run bench`), and never part of the OpenAPI document.
+ * baseline every benchmark scenario is compared with. Part of the bench-only
+ * Worker (bench/worker/index.ts), never of the production one.
  */
 export const benchRoutes = createRouter().get("/__bench/baseline", async (c) => {
   const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = c.env;
-  if (!c.var.config.benchRoutes || !url || !token) {
+  if (!url || !token) {
     throw new ApiProblem(404, "not-found", "Not found", "No route for GET /__bench/baseline");
   }
   const res = await fetch(url, {

@@ -1,7 +1,7 @@
 import { json } from "../../shared/cache";
-import { ApiProblem } from "../problem";
-import { createRouter } from "../router";
-import { cacheOf } from "./cache";
+import { ApiProblem } from "../../functions/platform/problem";
+import { createRouter } from "../../functions/platform/router";
+import { cacheOf } from "../../functions/cache/routes";
 
 /**
  * Bench-only cache operations run inside the Worker, outside `/v1` (so the rate-limit
@@ -11,11 +11,11 @@ import { cacheOf } from "./cache";
  *   `{ status }`.
  * - `POST /__bench/cache/invalidate/{tag}`: one hard invalidation of the tag. Answers `{ at }`.
  *
- * Enabled only by ENABLE_BENCH_ROUTES="true"; never part of the OpenAPI document.
+ * Part of the bench-only Worker (bench/worker/index.ts), never of the production one.
  */
 export const benchCacheRoutes = createRouter().post("/__bench/cache/:op/:name", async (c) => {
   const op = c.req.param("op");
-  if (!c.var.config.benchRoutes || (op !== "fetch" && op !== "invalidate")) {
+  if ((op !== "fetch" && op !== "invalidate")) {
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }
   const name = c.req.param("name");

@@ -1,8 +1,8 @@
 import { Lock } from "@upstash/lock";
 import { keyspace } from "../../shared/keys";
 import { Locks } from "../../shared/lock";
-import { ApiProblem } from "../problem";
-import { createRouter, redisOf } from "../router";
+import { ApiProblem } from "../../functions/platform/problem";
+import { createRouter, redisOf } from "../../functions/platform/router";
 
 /**
  * `POST /__bench/lock/{impl}/{name}`: one lock operation done inside the Worker, so the bench
@@ -14,7 +14,7 @@ import { createRouter, redisOf } from "../router";
  * `@upstash/lock` waits by a fixed number of attempts with a fixed delay; it gets
  * `ceil(waitMs / 10)` attempts 10 ms apart, the closest equivalent of a bounded wait.
  *
- * Enabled only by ENABLE_BENCH_ROUTES="true"; never part of the OpenAPI document.
+ * Part of the bench-only Worker (bench/worker/index.ts), never of the production one.
  */
 interface BenchBody {
   waitMs?: number;
@@ -24,7 +24,7 @@ interface BenchBody {
 
 export const benchLockRoutes = createRouter().post("/__bench/lock/:impl/:name", async (c) => {
   const impl = c.req.param("impl");
-  if (!c.var.config.benchRoutes || (impl !== "core" && impl !== "upstash-lock")) {
+  if ((impl !== "core" && impl !== "upstash-lock")) {
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }
   const name = c.req.param("name");

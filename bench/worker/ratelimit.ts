@@ -4,13 +4,13 @@ import { fixedWindow } from "../../shared/ratelimit/fixed-window";
 import { slidingWindow } from "../../shared/ratelimit/sliding-window";
 import { tokenBucket } from "../../shared/ratelimit/token-bucket";
 import type { Algorithm } from "../../shared/ratelimit/types";
-import { ApiProblem } from "../problem";
-import { createRedis } from "../redis";
-import { createRouter } from "../router";
+import { ApiProblem } from "../../functions/platform/problem";
+import { redisFor } from "../../functions/platform/redis";
+import { createRouter } from "../../functions/platform/router";
 
 /**
  * `POST /__bench/ratelimit/{impl}/{algorithm}/{mode}/{id}`, used only by `npm run bench`
- * (404 unless ENABLE_BENCH_ROUTES="true"; never in the OpenAPI document). Runs one check with
+ * (bench-only Worker, bench/worker/index.ts). Runs one check with
  * this project's limiter (`impl` = "ours") or with `@upstash/ratelimit` ("upstash") for the
  * same algorithm, inside the same Worker and against the same Redis, so the runner can compare
  * requests/s, latency, and REST requests and Redis commands per check.
@@ -46,11 +46,11 @@ const upstashCache = new Map<string, number>();
 export const benchRateLimitRoutes = createRouter().post("/__bench/ratelimit/:impl/:algorithm/:mode/:id", async (c) => {
   const { impl, algorithm, mode, id } = c.req.param();
   const known = (ALGORITHMS as readonly string[]).includes(algorithm) && (mode === "steady" || mode === "blocked");
-  if (!c.var.config.benchRoutes || !known || (impl !== "ours" && impl !== "upstash")) {
+  if (!known || (impl !== "ours" && impl !== "upstash")) {
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }
   const alg = algorithm as AlgorithmName;
-  const redis = createRedis(c.env, c.var.config, { retries: 0 });
+  const redis = redisFor(c.env, c.var.config, { retries: 0 });
   let allowed: boolean;
   if (impl === "ours") {
     const policy = { name: `bench-${alg}-${mode}`, algorithm: ours(alg, mode as Mode) };

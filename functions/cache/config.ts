@@ -1,8 +1,9 @@
-import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../shared/cache";
-import { InvalidInputError } from "../shared/errors";
-import { validateTags } from "../shared/cache";
-import type { Config } from "./config";
-import { intVar, jsonVar, misconfigured, perEnv } from "./config";
+import { z } from "@hono/zod-openapi";
+import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../../shared/cache";
+import { InvalidInputError } from "../../shared/errors";
+import { validateTags } from "../../shared/cache";
+import type { Config } from "../platform/config";
+import { defineConfig, intVar, jsonVar, numberVar, stringVar } from "../platform/config";
 
 /** Tags a cron expression invalidates when it fires (INVALIDATION_RULES). */
 export interface InvalidationRule {
@@ -27,22 +28,6 @@ export interface CacheConfig {
   originTimeoutMs: number;
 }
 
-/** Reads the cache's vars once per `env` object; an invalid one is a 500 naming it. */
-export const readCacheConfig = perEnv(
-  (env): CacheConfig => ({
-    maxValueBytes: intVar(env, "CACHE_MAX_VALUE_BYTES", 1024 * 1024, 1024, 10 * 1024 * 1024),
-    leaseMs: intVar(env, "CACHE_LEASE_MS", 5000, 100, 60_000),
-    waitMs: intVar(env, "CACHE_WAIT_MS", 2000, 0, 30_000),
-    xfetchBeta: betaVar(env.CACHE_XFETCH_BETA),
-    channel: channelVar(env.CACHE_CHANNEL),
-    cronBatchSize: intVar(env, "CACHE_CRON_BATCH_SIZE", 100, 1, 1000),
-    cronMaxBatches: intVar(env, "CACHE_CRON_MAX_BATCHES", 10, 1, 100),
-    rules: rulesVar(jsonVar(env, "INVALIDATION_RULES", {})),
-    originUrl: originVar(env.ORIGIN_URL),
-    originTimeoutMs: intVar(env, "ORIGIN_TIMEOUT_MS", 5000, 100, 30_000),
-  }),
-);
-
 /** Options for a core `Cache` built from the Worker's config (the caller adds its in-flight map). */
 export function cacheOptions(config: Config, cache: CacheConfig, namespace: "kv" | "proxy" = "kv"): CacheOptions {
   return {
@@ -66,58 +51,79 @@ export function normaliseCron(expression: string): string {
   return expression.trim().split(/\s+/).join(" ");
 }
 
-function betaVar(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return 0;
-  const beta = Number(raw);
-  if (!Number.isFinite(beta) || beta < 0 || beta > 10) throw misconfigured("CACHE_XFETCH_BETA must be a number from 0 to 10");
-  return beta;
-}
-
-function channelVar(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
-  if (raw.length > 256 || /[\u0000-\u0020\u007f]/.test(raw)) {
-    throw misconfigured("CACHE_CHANNEL must be 1-256 characters without spaces or control characters");
-  }
-  return raw;
-}
-
-function originVar(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
+function originUrl(raw: string | undefined, ctx: z.RefinementCtx): string | undefined {
+  if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw misconfigured("ORIGIN_URL must be an absolute http(s) URL");
+    ctx.addIssue({ code: "custom", message: "must be an absolute http(s) URL" });
+    return z.NEVER;
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw misconfigured("ORIGIN_URL must be an absolute http(s) URL");
-  if (url.search || url.hash) throw misconfigured("ORIGIN_URL must not have a query or fragment");
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    ctx.addIssue({ code: "custom", message: "must be an absolute http(s) URL" });
+    return z.NEVER;
+  }
+  if (url.search || url.hash) {
+    ctx.addIssue({ code: "custom", message: "must not have a query or fragment" });
+    return z.NEVER;
+  }
   return url.href.replace(/\/+$/, "");
 }
+
+const RuleSchema = z.union([z.array(z.string()), z.object({ tags: z.array(z.string()), mode: z.enum(["hard", "soft"]).optional() }).strict()]);
 
 /**
  * INVALIDATION_RULES: `{ "<cron>": ["tag", ...] }` or `{ "<cron>": { "tags": [...], "mode": "soft" } }`.
  * Each cron expression must also be listed in wrangler.toml `[triggers] crons`, or it never fires.
  */
-function rulesVar(value: unknown): Map<string, InvalidationRule> {
-  const fail = (detail: string) => misconfigured(`INVALIDATION_RULES ${detail}`);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail("must be a JSON object of cron expression → tags");
+const RulesSchema = z.record(z.string(), RuleSchema).transform((value, ctx) => {
   const rules = new Map<string, InvalidationRule>();
   for (const [expression, rule] of Object.entries(value)) {
     const cron = normaliseCron(expression);
-    if (cron.split(" ").length !== 5) throw fail(`key "${expression}" must be a 5-field cron expression`);
-    const spec = Array.isArray(rule) ? { tags: rule as unknown } : (rule as { tags?: unknown; mode?: unknown } | null);
-    if (typeof spec !== "object" || spec === null) throw fail(`"${expression}" must be a tag array or { tags, mode }`);
-    const mode = spec.mode ?? "hard";
-    if (mode !== "hard" && mode !== "soft") throw fail(`"${expression}" mode must be "hard" or "soft"`);
+    const fail = (message: string) => {
+      ctx.addIssue({ code: "custom", message, path: [expression] });
+      return z.NEVER;
+    };
+    if (cron.split(" ").length !== 5) return fail("must be a 5-field cron expression");
+    const spec = Array.isArray(rule) ? { tags: rule, mode: "hard" as const } : { tags: rule.tags, mode: rule.mode ?? "hard" };
     let tags: string[];
     try {
-      tags = validateTags(spec.tags as string[]);
+      tags = validateTags(spec.tags);
     } catch (error) {
-      if (error instanceof InvalidInputError) throw fail(`"${expression}": ${error.message}`);
+      if (error instanceof InvalidInputError) return fail(error.message);
       throw error;
     }
-    if (tags.length === 0) throw fail(`"${expression}" must name at least one tag`);
-    rules.set(cron, { tags, mode });
+    if (tags.length === 0) return fail("must name at least one tag");
+    rules.set(cron, { tags, mode: spec.mode });
   }
   return rules;
-}
+});
+
+/** Reads the cache's vars once per `env`; an invalid one is a ConfigError naming it. */
+export const readCacheConfig = defineConfig(
+  {
+    CACHE_MAX_VALUE_BYTES: intVar(1024 * 1024, 1024, 10 * 1024 * 1024),
+    CACHE_LEASE_MS: intVar(5000, 100, 60_000),
+    CACHE_WAIT_MS: intVar(2000, 0, 30_000),
+    CACHE_XFETCH_BETA: numberVar(0, 0, 10),
+    CACHE_CHANNEL: stringVar(undefined, /^[^\u0000-\u0020\u007f]{1,256}$/, "must be 1-256 characters without spaces or control characters"),
+    CACHE_CRON_BATCH_SIZE: intVar(100, 1, 1000),
+    CACHE_CRON_MAX_BATCHES: intVar(10, 1, 100),
+    INVALIDATION_RULES: jsonVar(RulesSchema, {}),
+    ORIGIN_URL: z.string().optional().transform(originUrl),
+    ORIGIN_TIMEOUT_MS: intVar(5000, 100, 30_000),
+  },
+  (v): CacheConfig => ({
+    maxValueBytes: v.CACHE_MAX_VALUE_BYTES,
+    leaseMs: v.CACHE_LEASE_MS,
+    waitMs: v.CACHE_WAIT_MS,
+    xfetchBeta: v.CACHE_XFETCH_BETA,
+    channel: v.CACHE_CHANNEL,
+    cronBatchSize: v.CACHE_CRON_BATCH_SIZE,
+    cronMaxBatches: v.CACHE_CRON_MAX_BATCHES,
+    rules: v.INVALIDATION_RULES,
+    originUrl: v.ORIGIN_URL,
+    originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
+  }),
+);

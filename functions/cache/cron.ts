@@ -1,7 +1,7 @@
 import { Cache, InvalidationScheduler, type InvalidationEvent } from "../../shared/cache";
-import { cacheOptions, normaliseCron, readCacheConfig, schedulerOptions } from "../cache-config";
-import { readConfig } from "../config";
-import { createRedis } from "../redis";
+import { cacheOptions, normaliseCron, readCacheConfig, schedulerOptions } from "./config";
+import { readConfig } from "../platform/config";
+import { redisFor } from "../platform/redis";
 import type { CronJob } from "../scheduled";
 
 /**
@@ -19,7 +19,7 @@ import type { CronJob } from "../scheduled";
 export const cacheInvalidationJob: CronJob = async (controller, env) => {
   const config = readConfig(env);
   const cacheConfig = readCacheConfig(env);
-  const redis = createRedis(env, config);
+  const redis = redisFor(env, config);
   const scheduler = new InvalidationScheduler(redis, schedulerOptions(config, cacheConfig));
   const rule = cacheConfig.rules.get(normaliseCron(controller.cron));
 

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bytes, Cache, InflightMap, MAX_KEY_BYTES, policyFromResponse, sha256Hex, valueBytes, type FetchResult, type Loaded } from "../../shared/cache";
 import { utf8Length } from "../../shared/keys";
-import { cacheOptions, readCacheConfig } from "../cache-config";
-import { BEARER, problems } from "../openapi";
-import { ApiProblem } from "../problem";
-import { createRouter, redisOf } from "../router";
+import { cacheOptions, readCacheConfig } from "./config";
+import { BEARER, problems } from "../platform/openapi";
+import { ApiProblem } from "../platform/problem";
+import { createRouter, redisOf } from "../platform/router";
 
 /** This isolate's in-flight proxy loads: concurrent misses for one URL fetch the origin once. */
 const inflight = new InflightMap();

@@ -6,12 +6,12 @@ import {
 } from "../../shared/cache";
 import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
-import type { AppEnv } from "../app-env";
-import { cacheOptions, readCacheConfig, schedulerOptions } from "../cache-config";
-import { jsonBody, jsonResponse, problems, v1Route } from "../openapi";
-import { ApiProblem } from "../problem";
-import { createRouter, redisOf } from "../router";
-import { coreCheck } from "../validation";
+import type { AppEnv } from "../platform/app-env";
+import { cacheOptions, readCacheConfig, schedulerOptions } from "./config";
+import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
+import { ApiProblem } from "../platform/problem";
+import { createRouter, redisOf } from "../platform/router";
+import { coreCheck } from "../platform/validation";
 
 /** Path segments under /v1/cache that are routes, so never keys. */
 const RESERVED_KEYS = new Set(["invalidate", "invalidations"]);

@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { GRANULARITIES, MAX_HIT, WindowedCounters, type GranularityName } from "../../shared/counters/windowed-counter";
-import type { AppEnv } from "../app-env";
-import { jsonResponse, optionalJsonBody, problems, v1Route } from "../openapi";
-import { createRedis } from "../redis";
-import { createRouter, redisOf } from "../router";
-import { nameParam } from "../validation";
+import type { AppEnv } from "../platform/app-env";
+import { jsonResponse, optionalJsonBody, problems, v1Route } from "../platform/openapi";
+import { redisFor } from "../platform/redis";
+import { createRouter, redisOf } from "../platform/router";
+import { nameParam } from "../platform/validation";
 
 const Params = z.object({ name: nameParam("name", "Counter name", "signups") });
 
@@ -91,7 +91,7 @@ export const counterRoutes = createRouter()
   .openapi(hitRoute, async (c) => {
     const { name } = c.req.valid("param");
     const { by = 1 } = c.req.valid("json");
-    const redis = createRedis(c.env, c.var.config, { retries: 0 });
+    const redis = redisFor(c.env, c.var.config, { retries: 0 });
     return c.json(await countersOf(c, redis).hit(name, by), 200);
   })
   .openapi(seriesRoute, async (c) => {

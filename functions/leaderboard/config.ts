@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { InvalidInputError } from "../shared/errors";
-import { validateName } from "../shared/keys";
-import { DEFAULT_BOARD, MAX_VERSIONS, type BoardConfig } from "../shared/leaderboard/board";
-import { SUBMIT_MODES } from "../shared/leaderboard/modes";
-import { PERIOD_KINDS } from "../shared/leaderboard/periods";
-import { jsonVar, misconfigured, perEnv } from "./config";
+import { InvalidInputError } from "../../shared/errors";
+import { validateName } from "../../shared/keys";
+import { DEFAULT_BOARD, MAX_VERSIONS, type BoardConfig } from "../../shared/leaderboard/board";
+import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
+import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
+import { ConfigError, defineConfig, jsonVar } from "../platform/config";
 
 /** Largest `cap` a board may set. */
 export const MAX_CAP = 10_000_000;
@@ -37,13 +37,13 @@ export type BoardLookup = (board: string) => BoardConfig;
  *
  * @example LEADERBOARDS='{"*":{"periods":["all-time"]},"laps":{"order":"asc","periods":["daily"],"versions":7}}'
  */
-export const readLeaderboardConfig = perEnv((env): BoardLookup => parse(jsonVar(env, "LEADERBOARDS", {})));
+export const readLeaderboardConfig = defineConfig({ LEADERBOARDS: jsonVar(z.unknown(), {}) }, (v): BoardLookup => parse(v.LEADERBOARDS));
 
 function parse(raw: unknown): BoardLookup {
   const result = BoardsSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw misconfigured(`LEADERBOARDS must map board names to board settings: ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError("LEADERBOARDS", `must map board names to board settings: ${issue.path.join(".")}: ${issue.message}`);
   }
   const { "*": overrides, ...named } = result.data;
   const defaults = merge(DEFAULT_BOARD, overrides);
@@ -52,7 +52,7 @@ function parse(raw: unknown): BoardLookup {
     try {
       validateName(name, "board");
     } catch (error) {
-      if (error instanceof InvalidInputError) throw misconfigured(`LEADERBOARDS board name "${name}": ${error.message}`);
+      if (error instanceof InvalidInputError) throw new ConfigError("LEADERBOARDS", `board name "${name}": ${error.message}`);
       throw error;
     }
     boards.set(name, merge(defaults, settings));

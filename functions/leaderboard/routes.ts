@@ -6,11 +6,11 @@ import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
 import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
 import { RANKING_NAMES } from "../../shared/leaderboard/ranking";
 import { MAX_SCORE } from "../../shared/leaderboard/score";
-import type { AppEnv } from "../app-env";
-import { readLeaderboardConfig } from "../leaderboard-config";
-import { jsonBody, jsonResponse, problems, v1Route } from "../openapi";
-import { createRouter, redisOf } from "../router";
-import { nameString } from "../validation";
+import type { AppEnv } from "../platform/app-env";
+import { readLeaderboardConfig } from "./config";
+import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
+import { createRouter, redisOf } from "../platform/router";
+import { nameString } from "../platform/validation";
 
 /**
  * The request's leaderboard core. Its Redis client keeps the default retry: a resent submit

@@ -1,27 +1,20 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { Locks, MAX_LIMIT, MAX_TTL_MS, MAX_WAIT_MS, TOKEN_PATTERN } from "../../shared/lock";
-import type { AppEnv } from "../app-env";
-import { intVar, perEnv } from "../config";
-import { jsonBody, jsonResponse, optionalJsonBody, problems, v1Route } from "../openapi";
-import { ApiProblem } from "../problem";
-import { createRouter, redisOf } from "../router";
-import { nameParam } from "../validation";
+import type { AppEnv } from "../platform/app-env";
+import { readLockConfig } from "./config";
+import { jsonBody, jsonResponse, optionalJsonBody, problems, v1Route } from "../platform/openapi";
+import { ApiProblem } from "../platform/problem";
+import { createRouter, redisOf } from "../platform/router";
+import { nameParam } from "../platform/validation";
 
-/** Lock settings read from vars (see docs/locks.md "Configuration"). */
-interface LockConfig {
-  defaultTtlMs: number;
-}
-
-/** LOCK_DEFAULT_TTL_MS, parsed once per `env` object; invalid → 500 naming the var. */
-const lockConfig = perEnv((env): LockConfig => ({ defaultTtlMs: intVar(env, "LOCK_DEFAULT_TTL_MS", 10_000, 1, MAX_TTL_MS) }));
 
 /**
  * The request's lock core. Its Redis client keeps the default retry: every lock operation is
  * safe to resend (see `shared/lock/locks.ts`).
  */
 function locksOf(c: Context<AppEnv>): Locks {
-  return new Locks(redisOf(c), { prefix: c.var.config.keyPrefix, defaultTtlMs: lockConfig(c.env).defaultTtlMs });
+  return new Locks(redisOf(c), { prefix: c.var.config.keyPrefix, defaultTtlMs: readLockConfig(c.env).defaultTtlMs });
 }
 
 const LockName = nameParam("name", "Lock name", "orders:42");

@@ -1,6 +1,6 @@
-import type { Redis } from "@upstash/redis/cloudflare";
+import type { RedisClient } from "../../shared/redis";
 import type { Config } from "./config";
-import type { Env } from "./env";
+import type { Env } from "../env";
 
 /** Hono's typing of this app: the Worker's bindings and per-request variables. */
 export interface AppEnv {
@@ -8,6 +8,6 @@ export interface AppEnv {
   Variables: {
     config: Config;
     /** Built on first use by `redisOf(c)`; absent until then. */
-    redis: Redis;
+    redis: RedisClient;
   };
 }

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env";
-import { ApiProblem } from "../problem";
+import type { AppEnv } from "./app-env";
+import { ApiProblem } from "./problem";
 
 /**
  * Requires `Authorization: Bearer <API_TOKEN>`. Without a configured API_TOKEN the routes

@@ -1,7 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../app-env";
-import { ApiProblem } from "../problem";
+import type { AppEnv } from "./app-env";
+import { ApiProblem } from "./problem";
 
 /**
  * Refuses bodies over MAX_BODY_BYTES with 413, checking Content-Length first and counting the

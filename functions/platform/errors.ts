@@ -1,13 +1,16 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ConflictError, InvalidInputError, isRedisUnavailable, NotFoundError } from "../shared/errors";
+import { ConflictError, InvalidInputError, NotFoundError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
+import { ConfigError } from "./config";
+import { RedisNotConfiguredError } from "./redis";
 import type { AppEnv } from "./app-env";
 import { ApiProblem, problemResponse } from "./problem";
 
 /**
- * The one error path: every thrown error becomes an RFC 9457 problem. Domain errors map to
- * their status; Redis failures to 503; anything else to a generic 500. The text of an
- * unexpected error (which may hold a Redis reply or a command) is logged, never sent.
+ * The one error path: every thrown error becomes an RFC 9457 problem, decided by its type
+ * only. Invalid input is 400; a misconfigured variable 500 naming it; Redis unavailable (as
+ * classified where the client is made) 503; anything else is a bug: 500 `internal`, with its
+ * stack logged and nothing of it sent (it may hold a Redis reply or a command).
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiProblem) return error.getResponse();
@@ -41,8 +44,19 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
       ...error.details,
     });
   }
-  if (isRedisUnavailable(error)) {
-    console.warn(`redis unavailable on ${c.req.method} ${c.req.path}: ${error.name}`);
+  if (error instanceof RedisNotConfiguredError) {
+    return problemResponse({ type: "urn:problem:redis-not-configured", title: "Redis not configured", status: 503, detail: error.message });
+  }
+  if (error instanceof ConfigError) {
+    console.error(`misconfigured on ${c.req.method} ${c.req.path}: ${error.message}`);
+    return misconfiguredResponse(error.message);
+  }
+  if (error instanceof RedisAuthError) {
+    console.error(`${error.message} on ${c.req.method} ${c.req.path}`);
+    return misconfiguredResponse("UPSTASH_REDIS_REST_TOKEN (or UPSTASH_REDIS_REST_URL) was refused by the Redis REST endpoint");
+  }
+  if (error instanceof RedisUnavailableError) {
+    console.warn(`redis unavailable on ${c.req.method} ${c.req.path}: ${error.reason}`);
     return problemResponse(
       {
         type: "urn:problem:redis-unavailable",
@@ -60,6 +74,11 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     status: 500,
     detail: "The request could not be completed",
   });
+}
+
+/** 500 `misconfigured`: `detail` names the variable, never its value. */
+export function misconfiguredResponse(detail: string): Response {
+  return problemResponse({ type: "urn:problem:misconfigured", title: "Server misconfigured", status: 500, detail });
 }
 
 /** 404 for every route that does not exist. */

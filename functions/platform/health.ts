@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, redisOf } from "../router";
+import { createRouter, redisOf } from "./router";
 
 const HealthSchema = z
   .object({

@@ -1,37 +1,34 @@
-import { Redis } from "@upstash/redis/cloudflare";
+import { createRedis, type RedisClient } from "../../shared/redis";
+import type { Env } from "../env";
 import type { Config } from "./config";
-import type { Env } from "./env";
-import { ApiProblem } from "./problem";
+
+/** UPSTASH_REDIS_REST_URL or UPSTASH_REDIS_REST_TOKEN is not set: HTTP answers 503 `redis-not-configured`. */
+export class RedisNotConfiguredError extends Error {
+  override readonly name = "RedisNotConfiguredError";
+  constructor() {
+    super("UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are not set");
+  }
+}
 
 /**
- * The one factory of Redis clients. Everything in `shared/` receives what this returns.
+ * The Worker's Redis clients, made from `env` here and nowhere else (`shared/` never reads it).
  *
- * - Timeout: each REST request gets its own `AbortSignal.timeout(redisTimeoutMs)`; an aborted
- *   request is not retried (the client rethrows at once when a signal factory aborts).
- * - Retries: `redisRetries` (default 1) retries when `fetch` itself throws, never the client's
+ * - Timeout: each REST request gets REDIS_TIMEOUT_MS; a timed-out request is never resent.
+ * - Retries: REDIS_RETRIES (default 1) resends when `fetch` itself failed, never the client's
  *   default of 5 (about 4.3 s), which would also resend non-idempotent writes five times.
- *   Pass `{ retries: 0 }` for a write that must not be repeated.
- * - `automaticDeserialization: false`: replies come back as Redis sent them (strings stay
- *   strings), which the core relies on to return values and scores exactly as stored.
+ *   Pass `{ retries: 0 }` for a write that must not be repeated (a rate check, a counter hit).
+ * - Failures are classified by `shared/redis` (RedisUnavailableError, RedisAuthError).
  */
-export function createRedis(env: Env, config: Config, overrides: { retries?: number } = {}): Redis {
+export function redisFor(env: Env, config: Config, overrides: { retries?: number; timeoutMs?: number } = {}): RedisClient {
   const url = env.UPSTASH_REDIS_REST_URL;
   const token = env.UPSTASH_REDIS_REST_TOKEN;
   if (!url || !token) {
-    throw new ApiProblem(
-      503,
-      "redis-not-configured",
-      "Redis not configured",
-      "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are not set",
-    );
+    throw new RedisNotConfiguredError();
   }
-  const retries = overrides.retries ?? config.redisRetries;
-  return new Redis({
+  return createRedis({
     url,
     token,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(config.redisTimeoutMs),
-    retry: { retries, backoff: (attempt) => 50 * 2 ** attempt },
+    timeoutMs: overrides.timeoutMs ?? config.redisTimeoutMs,
+    retries: overrides.retries ?? config.redisRetries,
   });
 }

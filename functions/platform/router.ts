@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
 import { ApiProblem } from "./problem";
-import { createRedis } from "./redis";
+import { redisFor } from "./redis";
 
 /**
  * A new OpenAPIHono whose failed validations become 400 problems listing every issue. Every
@@ -27,7 +27,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 export function redisOf(c: Context<AppEnv>) {
   let redis = c.get("redis");
   if (!redis) {
-    redis = createRedis(c.env, c.var.config);
+    redis = redisFor(c.env, c.var.config);
     c.set("redis", redis);
   }
   return redis;

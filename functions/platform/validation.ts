@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { validateName } from "../shared/keys";
+import { validateName } from "../../shared/keys";
 
 /**
  * A zod refinement from a core validator, so HTTP and the core refuse exactly the same input,

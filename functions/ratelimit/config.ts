@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { DEFAULT_TIMEOUT_MS, MAX_POLICIES, POLICY_NAME } from "../shared/ratelimit/limiter";
-import { fixedWindow } from "../shared/ratelimit/fixed-window";
-import { slidingWindow } from "../shared/ratelimit/sliding-window";
-import { tokenBucket } from "../shared/ratelimit/token-bucket";
-import { MAX_LIMIT, type Algorithm, type Policy } from "../shared/ratelimit/types";
-import { jsonVar, misconfigured, perEnv } from "./config";
+import { DEFAULT_TIMEOUT_MS, MAX_POLICIES, POLICY_NAME } from "../../shared/ratelimit/limiter";
+import { fixedWindow } from "../../shared/ratelimit/fixed-window";
+import { slidingWindow } from "../../shared/ratelimit/sliding-window";
+import { tokenBucket } from "../../shared/ratelimit/token-bucket";
+import { MAX_LIMIT, type Algorithm, type Policy } from "../../shared/ratelimit/types";
+import { ConfigError, defineConfig, jsonVar } from "../platform/config";
 
 /** Parsed RATE_POLICIES: every named policy, and those the middleware applies. */
 export interface RateConfig {
@@ -68,13 +68,13 @@ type PolicySettings = z.infer<typeof PolicySchema>;
  *
  * @example RATE_POLICIES='{"policies":{"login":{"algorithm":"fixed-window","limit":5,"window":"1m","failure":"closed"}}}'
  */
-export const readRateConfig = perEnv((env): RateConfig => parse(jsonVar(env, "RATE_POLICIES", {})));
+export const readRateConfig = defineConfig({ RATE_POLICIES: jsonVar(z.unknown(), {}) }, (v): RateConfig => parse(v.RATE_POLICIES));
 
 function parse(raw: unknown): RateConfig {
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw misconfigured(`RATE_POLICIES is invalid at ${issue.path.join(".") || "the top level"}: ${issue.message}`);
+    throw new ConfigError("RATE_POLICIES", `is invalid at ${issue.path.join(".") || "the top level"}: ${issue.message}`);
   }
   const settings: Record<string, PolicySettings> = { ...DEFAULT_POLICIES, ...result.data.policies };
   const policies = new Map<string, Policy>();
@@ -83,7 +83,7 @@ function parse(raw: unknown): RateConfig {
   const group = (which: "v1" | "public"): Policy[] =>
     (result.data.middleware?.[which] ?? DEFAULT_MIDDLEWARE[which]).map((name) => {
       const policy = policies.get(name);
-      if (!policy) throw misconfigured(`RATE_POLICIES middleware.${which} names an undefined policy "${name}"`);
+      if (!policy) throw new ConfigError("RATE_POLICIES", `middleware.${which} names an undefined policy "${name}"`);
       return policy;
     });
   return { policies, v1: group("v1"), public: group("public") };
@@ -91,7 +91,7 @@ function parse(raw: unknown): RateConfig {
 
 function toPolicy(name: string, s: PolicySettings): Policy {
   const timeoutMs = s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout);
-  if (timeoutMs < 10 || timeoutMs > 30_000) throw misconfigured(`RATE_POLICIES policy "${name}": timeout must be 10ms to 30s`);
+  if (timeoutMs < 10 || timeoutMs > 30_000) throw new ConfigError("RATE_POLICIES", `policy "${name}": timeout must be 10ms to 30s`);
   let algorithm: Algorithm;
   try {
     const windowMs = durationMs(s.algorithm === "token-bucket" ? s.interval : s.window);
@@ -103,7 +103,7 @@ function toPolicy(name: string, s: PolicySettings): Policy {
           ? slidingWindow({ limit: s.limit, windowMs })
           : tokenBucket({ capacity: s.limit, refill: s.refill, intervalMs: windowMs });
   } catch (error) {
-    if (error instanceof RangeError) throw misconfigured(`RATE_POLICIES policy "${name}": ${error.message}`);
+    if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", `policy "${name}": ${error.message}`);
     throw error;
   }
   return Object.freeze({ name, algorithm, failure: s.failure ?? "open", timeoutMs });

@@ -3,10 +3,10 @@ import { createMiddleware } from "hono/factory";
 import { digestHex } from "../../shared/hex";
 import { failureResult, RateLimiter, timeoutOf } from "../../shared/ratelimit/limiter";
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
-import type { AppEnv } from "../app-env";
-import { ApiProblem } from "../problem";
-import { readRateConfig } from "../rate-config";
-import { createRedis } from "../redis";
+import type { AppEnv } from "../platform/app-env";
+import { ApiProblem } from "../platform/problem";
+import { readRateConfig } from "./config";
+import { RedisNotConfiguredError, redisFor } from "../platform/redis";
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitOptions {
@@ -58,11 +58,10 @@ export const limitApiCalls = rateLimit({
 /**
  * Every route outside `/v1`: RATE_POLICIES `middleware.public` per client IP. Cloudflare
  * always sets `CF-Connecting-IP` (a client cannot forge it); without it (local development)
- * the request is not checked. `/__bench/*` routes (on only under `npm run bench`) are not
- * checked either, so a benchmark measures the route and not this middleware.
+ * the request is not checked.
  */
 export const limitPublicCalls = rateLimit({
-  policies: (c) => (isV1(c.req.path) || c.req.path.startsWith("/__bench/") ? [] : readRateConfig(c.env).public),
+  policies: (c) => (isV1(c.req.path) ? [] : readRateConfig(c.env).public),
   key: (c) => {
     const ip = c.req.header("CF-Connecting-IP");
     return ip ? `ip:${ip}` : undefined;
@@ -75,7 +74,7 @@ export const limitPublicCalls = rateLimit({
  */
 export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[], namespace = "rate"): RateLimiter {
   const config = c.var.config;
-  const redis = createRedis(c.env, { ...config, redisTimeoutMs: timeoutOf(policies) }, { retries: 0 });
+  const redis = redisFor(c.env, config, { retries: 0, timeoutMs: timeoutOf(policies) });
   return new RateLimiter(redis, { prefix: config.keyPrefix, policies, namespace });
 }
 
@@ -91,7 +90,7 @@ export async function checkLimit(
   try {
     limiter = limiterFor(c, policies, namespace);
   } catch (error) {
-    if (error instanceof ApiProblem && error.status === 503) return failureResult(policies);
+    if (error instanceof RedisNotConfiguredError) return failureResult(policies);
     throw error;
   }
   return limiter.limit(id, { cost });

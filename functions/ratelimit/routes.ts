@@ -1,13 +1,13 @@
 import { z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { MAX_LIMIT, type LimitResult, type Policy } from "../../shared/ratelimit/types";
-import type { AppEnv } from "../app-env";
-import { checkLimit, denial, limiterFor, rateLimitHeaders } from "../middleware/rate-limit";
-import { optionalJsonBody, problems, v1Route } from "../openapi";
-import { ApiProblem } from "../problem";
-import { readRateConfig } from "../rate-config";
-import { createRouter } from "../router";
-import { nameParam } from "../validation";
+import type { AppEnv } from "../platform/app-env";
+import { checkLimit, denial, limiterFor, rateLimitHeaders } from "./middleware";
+import { optionalJsonBody, problems, v1Route } from "../platform/openapi";
+import { ApiProblem } from "../platform/problem";
+import { readRateConfig } from "./config";
+import { createRouter } from "../platform/router";
+import { nameParam } from "../platform/validation";
 
 const Params = z.object({
   policy: z

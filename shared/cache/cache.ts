@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../errors";
 import { randomHex } from "../hex";
-import type { ScriptClient } from "../redis-client";
+import type { ScriptClient } from "../redis/client";
 import { InflightMap } from "./inflight";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";

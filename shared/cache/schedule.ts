@@ -1,6 +1,6 @@
 import { validateName } from "../keys";
-import { LuaScript } from "../lua-script";
-import type { ScriptClient } from "../redis-client";
+import { LuaScript } from "../script";
+import type { ScriptClient } from "../redis/client";
 import { validateInvalidation } from "./cache";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { LUA_HELPERS, LUA_INVALIDATE } from "./lua";

@@ -1,4 +1,4 @@
-import { LuaScript } from "../lua-script";
+import { LuaScript } from "../script";
 import { LUA_HELPERS, LUA_INVALIDATE } from "./lua";
 
 /**

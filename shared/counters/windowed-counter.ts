@@ -1,7 +1,7 @@
 import { InvalidInputError } from "../errors";
 import { keyspace, validateName } from "../keys";
-import { LuaScript } from "../lua-script";
-import type { ScriptClient } from "../redis-client";
+import { LuaScript } from "../script";
+import type { ScriptClient } from "../redis/client";
 
 /**
  * Windowed counters: every hit adds to the current second, minute and hour bucket of a

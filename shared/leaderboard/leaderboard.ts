@@ -1,6 +1,6 @@
 import { ConflictError, InvalidInputError } from "../errors";
 import { validateName } from "../keys";
-import type { RedisClient } from "../redis-client";
+import type { RedisClient } from "../redis/client";
 import { DEFAULT_BOARD, leaderboardKeys, type BoardConfig } from "./board";
 import { SUBMIT_MODES, type SubmitMode } from "./modes";
 import type { PeriodKind } from "./periods";

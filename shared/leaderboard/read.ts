@@ -1,5 +1,5 @@
-import { LuaScript } from "../lua-script";
-import type { ScriptClient } from "../redis-client";
+import { LuaScript } from "../script";
+import type { ScriptClient } from "../redis/client";
 import { leaderboardKeys, offeredVersions, versionSpec, withRedisTime, type BoardConfig } from "./board";
 import { LUA_COMMON } from "./lua-common";
 import { fromStored } from "./modes";

@@ -1,5 +1,5 @@
-import { LuaScript } from "../lua-script";
-import type { RedisClient } from "../redis-client";
+import { LuaScript } from "../script";
+import type { RedisClient } from "../redis/client";
 import { leaderboardKeys, type BoardConfig } from "./board";
 import { LUA_COMMON } from "./lua-common";
 import { retainedVersions } from "./periods";

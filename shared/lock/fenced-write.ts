@@ -1,7 +1,7 @@
 import { InvalidInputError } from "../errors";
 import { keyspace, validateName } from "../keys";
-import { LuaScript } from "../lua-script";
-import type { ScriptClient } from "../redis-client";
+import { LuaScript } from "../script";
+import type { ScriptClient } from "../redis/client";
 
 /**
  * Applies a write only if its fence is not lower than the highest fence the record has seen,

@@ -1,6 +1,6 @@
 import { InvalidInputError, isRedisUnavailable } from "../errors";
 import { keyspace, validateName } from "../keys";
-import type { ScriptClient } from "../redis-client";
+import type { ScriptClient } from "../redis/client";
 import { type Attempt, type Backoff, exponentialJitter, retryWithin } from "./backoff";
 import { ACQUIRE_EXCLUSIVE, ACQUIRE_SHARED, EXTEND, RELEASE, STATUS } from "./scripts";
 import { newToken, validateToken } from "./token";

@@ -1,4 +1,4 @@
-import { LuaScript } from "../lua-script";
+import { LuaScript } from "../script";
 
 /**
  * The lease scripts. Each runs atomically in Redis as one REST request (EVALSHA, EVAL after

@@ -1,4 +1,4 @@
-import { LuaScript } from "../lua-script";
+import { LuaScript } from "../script";
 import { FIXED_WINDOW_LUA } from "./fixed-window";
 import { SLIDING_WINDOW_LUA } from "./sliding-window";
 import { TOKEN_BUCKET_LUA } from "./token-bucket";

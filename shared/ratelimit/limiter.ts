@@ -1,6 +1,6 @@
 import { InvalidInputError, isRedisUnavailable, RedisUnavailableError } from "../errors";
 import { keyspace, validateName } from "../keys";
-import type { RedisClient } from "../redis-client";
+import type { RedisClient } from "../redis/client";
 import { BlockCache } from "./block-cache";
 import { CHECK_SCRIPT, FIELDS_PER_POLICY } from "./check-script";
 import { MAX_LIMIT, type LimitResult, type Policy, type PolicyResult } from "./types";
@@ -261,7 +261,7 @@ function cachedBlock(target: Target, ms: number): LimitResult {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${ms} ms`, "timeout")), ms);
   });
   return Promise.race([promise, timeout]).finally(() => {
     if (timer !== undefined) clearTimeout(timer);

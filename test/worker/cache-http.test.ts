@@ -172,19 +172,6 @@ describe("when Redis is unavailable", () => {
   });
 });
 
-describe("bench-only cache routes", () => {
-  it("are hidden unless ENABLE_BENCH_ROUTES is true; then fetch misses, fills, hits, and invalidate empties", async () => {
-    const key = uniqueName("fill");
-    expect((await api(`/__bench/cache/fetch/${key}`, { method: "POST" })).status).toBe(404);
-    const bench = (path: string) => callWorker(path, { method: "POST" }, { ENABLE_BENCH_ROUTES: "true" });
-    expect(await (await bench(`/__bench/cache/fetch/${key}`)).json()).toEqual({ status: "MISS" });
-    expect(await (await bench(`/__bench/cache/fetch/${key}`)).json()).toEqual({ status: "HIT" });
-    expect((await bench("/__bench/cache/invalidate/bench-fill")).status).toBe(200);
-    expect(await (await bench(`/__bench/cache/fetch/${key}`)).json()).toEqual({ status: "MISS" });
-    expect((await bench(`/__bench/cache/nope/${key}`)).status).toBe(404);
-  });
-});
-
 describe("OpenAPI", () => {
   it("documents the cache and proxy routes", async () => {
     const doc = await (await api("/openapi.json", { auth: false })).json<{ paths: Record<string, Record<string, unknown>> }>();

@@ -165,14 +165,3 @@ describe("documentation", () => {
     expect(await res.text()).toContain("/openapi.json");
   });
 });
-
-describe("bench-only routes", () => {
-  it("are hidden unless ENABLE_BENCH_ROUTES is true, and need the API token even then", async () => {
-    expect((await api("/__bench/baseline")).status).toBe(404);
-    const bearer = { headers: { Authorization: `Bearer ${env.API_TOKEN}` } };
-    expect((await callWorker("/__bench/baseline", { ENABLE_BENCH_ROUTES: "true" })).status).toBe(401);
-    const res = await callWorker("/__bench/baseline", { ENABLE_BENCH_ROUTES: "true" }, bearer);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true });
-  });
-});

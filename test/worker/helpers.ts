@@ -1,7 +1,7 @@
-import { Redis } from "@upstash/redis/cloudflare";
 import { env, SELF } from "cloudflare:test";
 import type { FaultConfig } from "../../local/faults";
 import type { EndpointStats } from "../../local/stats";
+import { createRedis, type RedisClient } from "../../shared/redis";
 
 /**
  * Helpers for tests that run inside workerd. They talk to the real Worker (`SELF`), the real
@@ -30,15 +30,13 @@ export function json(value: unknown, init: RequestInit = {}): RequestInit {
   return { method: "POST", ...init, body: JSON.stringify(value) };
 }
 
-/** A Redis client configured like the Worker's, for tests of the core in `shared/`. */
-export function testRedis(options: { retries?: number; timeoutMs?: number } = {}): Redis {
-  return new Redis({
-    url: env.UPSTASH_REDIS_REST_URL,
-    token: env.UPSTASH_REDIS_REST_TOKEN,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(options.timeoutMs ?? 5000),
-    retry: { retries: options.retries ?? 0 },
+/** A Redis client made by the Worker's own factory, for tests of the core in `shared/`. */
+export function testRedis(options: { retries?: number; timeoutMs?: number } = {}): RedisClient {
+  return createRedis({
+    url: env.UPSTASH_REDIS_REST_URL!,
+    token: env.UPSTASH_REDIS_REST_TOKEN!,
+    timeoutMs: options.timeoutMs ?? 5000,
+    retries: options.retries ?? 0,
   });
 }
 

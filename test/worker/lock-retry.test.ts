@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { RedisUnavailableError } from "../../shared/errors";
 import { Locks } from "../../shared/lock";
 import { granted } from "./lock-helpers";
 import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
@@ -78,12 +79,12 @@ describe("when Redis cannot be reached", () => {
     const lease = granted(await locks.acquire(name, { ttlMs: 5000 }));
     await setFaults({ down: "5xx" });
     const { result, requests } = await countRoundTrips(() => locks.acquire(name, { waitMs: 300 }).catch((error: unknown) => error));
-    expect(result).toBeInstanceOf(Error);
+    expect(result).toBeInstanceOf(RedisUnavailableError);
     expect(requests).toBeGreaterThan(1); // it kept trying within waitMs
     expect(requests).toBeLessThanOrEqual(40);
-    await expect(locks.extend(name, lease.token, 5000)).rejects.toThrow(/unavailable/i);
-    await expect(locks.release(name, lease.token)).rejects.toThrow(/unavailable/i);
-    await expect(locks.status(name)).rejects.toThrow(/unavailable/i);
+    await expect(locks.extend(name, lease.token, 5000)).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(locks.release(name, lease.token)).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(locks.status(name)).rejects.toBeInstanceOf(RedisUnavailableError);
     await clearFaults();
     expect(await locks.release(name, lease.token)).toEqual({ released: true });
   });
