@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config";
  *   Vitest integration. `test/setup/global.ts` starts a private redis-server and the local
  *   Upstash-compatible endpoint, and their URL and token become the Worker's bindings.
  * - "node": the local endpoint's own conformance tests, in Node.
+ * - "unit": pure tests of the cores' builders, parsers and strategies: no Redis, no workerd.
  */
 export default defineConfig({
   test: {
@@ -36,6 +37,13 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
         },
       },
       {

@@ -10,6 +10,9 @@ import { InvalidInputError } from "./errors";
  * unreadable in tools and logs.
  */
 
+/** The key prefix of a core built without one. */
+export const DEFAULT_PREFIX = "erf";
+
 /** Default byte limit for a user-supplied name. */
 export const MAX_NAME_BYTES = 256;
 
