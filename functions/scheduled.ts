@@ -8,8 +8,9 @@ export type CronJob = (controller: ScheduledController, env: Env, ctx: Execution
 
 /**
  * Runs every job for this cron firing. Jobs run concurrently and independently: one failing
- * (Redis down, say) does not stop the others; the failure is logged and rethrown at the end so
- * the Cron Trigger is recorded as failed and its next firing retries.
+ * (Redis down, say) does not stop the others; each failure is logged in one line and rethrown
+ * at the end (several as an AggregateError) so the Cron Trigger is recorded as failed and its
+ * next firing retries.
  */
 export async function runCronJobs(
   jobs: readonly CronJob[],
@@ -20,7 +21,8 @@ export async function runCronJobs(
   const results = await Promise.allSettled(jobs.map((job) => job(controller, env, ctx)));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   for (const failure of failures) console.error(`cron ${controller.cron} job failed: ${describe(failure.reason)}`);
-  if (failures.length > 0) throw new Error(`${failures.length} cron job(s) failed for ${controller.cron}`);
+  if (failures.length === 1) throw failures[0]!.reason;
+  if (failures.length > 1) throw new AggregateError(failures.map((f) => f.reason), `${failures.length} cron jobs failed for ${controller.cron}`);
 }
 
 /**

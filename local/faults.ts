@@ -20,6 +20,8 @@ export interface FaultConfig {
   dropReplyAfterApply?: number;
   /** Only requests containing this command name (any case) are affected. Default: all requests. */
   match?: string;
+  /** The first N matching requests pass untouched, e.g. to hit the second of two scripts. Default 0. */
+  skip?: number;
 }
 
 /** What to do with one request. */
@@ -29,7 +31,7 @@ export interface FaultDecision {
 }
 
 const NO_FAULT: FaultDecision = { delayMs: 0, action: "none" };
-const KNOWN_KEYS = new Set(["latencyMs", "failureRate", "down", "dropReplyAfterApply", "match"]);
+const KNOWN_KEYS = new Set(["latencyMs", "failureRate", "down", "dropReplyAfterApply", "match", "skip"]);
 
 /**
  * Checks a fault configuration that arrived as JSON.
@@ -45,7 +47,7 @@ export function parseFaultConfig(value: unknown): FaultConfig {
     if (!KNOWN_KEYS.has(key)) throw new TypeError(`unknown fault field '${key}'`);
   }
   const config: FaultConfig = {};
-  const { latencyMs, failureRate, down, dropReplyAfterApply, match } = input;
+  const { latencyMs, failureRate, down, dropReplyAfterApply, match, skip } = input;
   if (latencyMs !== undefined) {
     if (!isNonNegativeNumber(latencyMs)) throw new TypeError("latencyMs must be a number >= 0");
     config.latencyMs = latencyMs;
@@ -68,6 +70,10 @@ export function parseFaultConfig(value: unknown): FaultConfig {
     if (typeof match !== "string" || match === "") throw new TypeError("match must be a non-empty string");
     config.match = match;
   }
+  if (skip !== undefined) {
+    if (!Number.isInteger(skip) || (skip as number) < 0) throw new TypeError("skip must be an integer >= 0");
+    config.skip = skip as number;
+  }
   return config;
 }
 
@@ -79,17 +85,20 @@ function isNonNegativeNumber(value: unknown): value is number {
 export class FaultInjector {
   private config: FaultConfig = {};
   private dropsLeft = 0;
+  private skipsLeft = 0;
 
   /** Replaces the active faults (validated as by {@link parseFaultConfig}). */
   set(config: FaultConfig): void {
     this.config = parseFaultConfig(config);
     this.dropsLeft = this.config.dropReplyAfterApply ?? 0;
+    this.skipsLeft = this.config.skip ?? 0;
   }
 
-  /** The active faults, with `dropReplyAfterApply` counting only the drops still to come. */
+  /** The active faults, with `dropReplyAfterApply` and `skip` counting only what is still to come. */
   current(): FaultConfig {
     const config = { ...this.config };
     if (config.dropReplyAfterApply !== undefined) config.dropReplyAfterApply = this.dropsLeft;
+    if (config.skip !== undefined) config.skip = this.skipsLeft;
     return config;
   }
 
@@ -108,6 +117,10 @@ export class FaultInjector {
     if (match !== undefined) {
       const wanted = match.toUpperCase();
       if (!commandNames.some((name) => name.toUpperCase() === wanted)) return NO_FAULT;
+    }
+    if (this.skipsLeft > 0) {
+      this.skipsLeft--;
+      return NO_FAULT;
     }
     if (down === "5xx") return { delayMs: latencyMs, action: "fail" };
     if (down === "drop") return { delayMs: latencyMs, action: "drop" };

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  bytes, Cache, InvalidationScheduler, json, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_TAG_BYTES, MAX_TAGS,
+  bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
   MAX_TTL_SECONDS, text, validateKey, ValueTooLargeError, type CacheEntry, type CacheValue,
 } from "../../shared/cache";
 import { fromBase64, toBase64 } from "../../shared/cache/value";
@@ -9,14 +9,12 @@ import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../platform/app-env";
 import { cacheOptions, readCacheConfig, schedulerOptions } from "./config";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
-import { ApiProblem } from "../platform/problem";
 import { createRouter, redisOf } from "../platform/router";
 import { coreCheck } from "../platform/validation";
+import { cacheMiss, invalidationNotFound, invalidInput, scheduleFull, valueTooLarge } from "./problems";
 
 /** Path segments under /v1/cache that are routes, so never keys. */
-const RESERVED_KEYS = new Set(["invalidate", "invalidations"]);
-/** Furthest a scheduled invalidation may be: one year. */
-const MAX_SCHEDULE_AHEAD_MS = MAX_TTL_SECONDS * 1000;
+const RESERVED_KEYS = new Set(["invalidate", "invalidations", "stats"]);
 
 /** The request's cache on the Worker's config (namespace "kv"). */
 export function cacheOf(c: Context<AppEnv>): Cache {
@@ -25,11 +23,6 @@ export function cacheOf(c: Context<AppEnv>): Cache {
 
 function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
   return new InvalidationScheduler(redisOf(c), schedulerOptions(c.var.config, readCacheConfig(c.env)));
-}
-
-/** A 400 shaped like the validator's, for checks the schemas cannot make. */
-function invalidInput(path: string, message: string, detail = `${path} ${message}`): ApiProblem {
-  return new ApiProblem(400, "invalid-input", "Invalid input", detail, { errors: [{ path, message }] });
 }
 
 const Key = z
@@ -110,9 +103,11 @@ const invalidateRoute = v1Route({
   method: "post",
   path: "/v1/cache/invalidate",
   summary: "Invalidate tags and keys now, or schedule it",
-  description: "One request to Redis whatever the number of entries a tag reaches. Published on the invalidation channel.",
+  description:
+    "One request to Redis whatever the number of entries a tag reaches. Published on the invalidation channel. " +
+    `With \`at\` in the future (at most a year ahead, by Redis time): scheduled, 202; 409 \`schedule-full\` when ${DEFAULT_MAX_PENDING} are pending.`,
   request: { body: jsonBody(InvalidateBody) },
-  responses: { 200: jsonResponse("Applied", Applied), 202: jsonResponse("Scheduled", Scheduled), ...problems(400) },
+  responses: { 200: jsonResponse("Applied", Applied), 202: jsonResponse("Scheduled", Scheduled), ...problems(400, 409) },
 });
 
 const listRoute = v1Route({
@@ -121,8 +116,8 @@ const listRoute = v1Route({
   summary: "Pending scheduled invalidations, in due order",
   request: {
     query: z.object({
-      offset: z.coerce.number().int().min(0).default(0),
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      offset: z.coerce.number().int().min(0).max(DEFAULT_MAX_PENDING).default(0).openapi({ description: `0 to ${DEFAULT_MAX_PENDING} (the queue's cap)` }),
+      limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(MAX_LIST_LIMIT).openapi({ description: `1 to ${MAX_LIST_LIMIT} (default ${MAX_LIST_LIMIT})` }),
     }),
   },
   responses: { 200: jsonResponse("Pending", z.object({ total: z.number().int(), invalidations: z.array(Scheduled) })), ...problems(400) },
@@ -163,19 +158,17 @@ export const cacheRoutes = createRouter()
   })
   .openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await schedulerOf(c).cancel(id))) {
-      throw new ApiProblem(404, "invalidation-not-found", "Not found", `No pending invalidation '${id}'`);
-    }
+    if (!(await schedulerOf(c).cancel(id))) throw invalidationNotFound(id);
     return c.body(null, 204);
   })
   .openapi(invalidateRoute, async (c) => {
     const { tags = [], keys = [], mode = "hard", at } = c.req.valid("json");
     if (at !== undefined) {
-      const atMs = Date.parse(at);
-      if (atMs - Date.now() > MAX_SCHEDULE_AHEAD_MS) throw invalidInput("at", "must be within one year");
-      // Redis time decides whether `at` is still ahead; if not, it is applied now.
-      const scheduled = await schedulerOf(c).schedule({ tags, keys, mode }, atMs);
+      const scheduler = schedulerOf(c);
+      const scheduled = await scheduler.schedule({ tags, keys, mode }, Date.parse(at));
       if (scheduled.scheduled) return c.json(scheduled.item, 202);
+      if (scheduled.reason === "full") throw scheduleFull(scheduler.maxPending);
+      // Due by Redis time: applied now.
     }
     const event = await cacheOf(c).invalidate({ tags, keys, mode });
     return c.json({ tags: event.tags, keys: event.keys, mode: event.mode, at: event.at }, 200);
@@ -188,16 +181,14 @@ export const cacheRoutes = createRouter()
       const { replaced } = await cacheOf(c).set(key, valueOf(body), body);
       return c.json({ key, replaced }, replaced ? 200 : 201);
     } catch (error) {
-      if (error instanceof ValueTooLargeError) {
-        throw new ApiProblem(413, "value-too-large", "Payload too large", error.message, { maxBytes: error.maxBytes });
-      }
+      if (error instanceof ValueTooLargeError) throw valueTooLarge(error);
       throw error;
     }
   })
   .openapi(getRoute, async (c) => {
     const { key } = c.req.valid("param");
     const entry = await cacheOf(c).get(key);
-    if (!entry) throw new ApiProblem(404, "cache-miss", "Not found", `No entry '${key}'`);
+    if (!entry) throw cacheMiss(key);
     c.header("X-Cache", entry.stale ? "STALE" : "HIT");
     c.header("Age", String(entry.ageSeconds));
     return c.json(entryBody(key, entry), 200);

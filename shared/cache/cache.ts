@@ -1,10 +1,12 @@
 import { InvalidInputError } from "../errors";
 import { randomHex } from "../hex";
-import type { ScriptClient } from "../redis/client";
-import { InflightMap } from "./inflight";
+import { DEFAULT_PREFIX } from "../keys";
+import { assertRawReplies, type ScriptClient } from "../redis/client";
+import { invalidateCall, parseEvent, parseRead, parseStore, readCall, releaseCall, State, storeCall, type ReadResult, type StoreOutcome } from "./codec";
+import type { InflightMap } from "./inflight";
+import { isolateInflight } from "./isolate";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";
-import { parseRead, State, type ReadResult } from "./read";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "./scripts";
 import type { CacheEntry, EntryOptions, FetchOptions, FetchResult, Invalidation, InvalidationEvent, Loaded } from "./types";
 import { DEFAULT_MAX_VALUE_BYTES, encodeValue, json, ValueTooLargeError, type CacheValue, type EncodedValue } from "./value";
@@ -13,10 +15,10 @@ import { xfetchMultiplier } from "./xfetch";
 /** The only Redis commands the cache sends: its scripts. */
 export type CacheRedis = ScriptClient;
 
-/** Options of a {@link Cache}; every one but `prefix` has a default. */
+/** Options of a {@link Cache}; every one has a default. */
 export interface CacheOptions {
-  /** Key prefix of the deployment (KEY_PREFIX), e.g. "erf". */
-  prefix: string;
+  /** Key prefix of the deployment (KEY_PREFIX). Default "erf". */
+  prefix?: string;
   /** Keeps entries apart from other users of the prefix: "kv" (default) or "proxy". */
   namespace?: string;
   /** Pub/Sub channel of invalidation events. Default `<prefix>:cache:invalidations`. */
@@ -31,7 +33,10 @@ export interface CacheOptions {
   xfetchBeta?: number;
   /** Uniform random numbers in [0, 1) for XFetch. Default Math.random. */
   random?: () => number;
-  /** The isolate's in-flight map. Default: one of this cache's own. */
+  /**
+   * The in-flight map concurrent fetches of one key share. Default: the isolate's own, shared by
+   * every cache built in it (pass a new one to act as another isolate).
+   */
   inflight?: InflightMap;
   /**
    * Longest load whose result is stored, and how long invalidation markers outlive their
@@ -46,10 +51,11 @@ export interface CacheOptions {
 /**
  * Cache-aside with tags over Redis scripts: every read is one request (value, tag records and
  * Redis time together), a miss that loads is two plus the loader, and invalidating a tag is
- * O(1) whatever the number of entries carrying it. See docs/cache.md for the guarantees.
+ * O(1) whatever the number of entries carrying it. See docs/cache.md for the guarantees and
+ * docs/costs.md for the billed commands of each operation.
  *
  * @example
- * const cache = new Cache(redis, { prefix: "erf" });
+ * const cache = new Cache(redis);
  * const user = await cache.getOrSet("user:1", () => db.user(1), { ttl: 60, tags: ["users"] });
  * await cache.invalidate({ tags: ["users"] });
  */
@@ -66,16 +72,17 @@ export class Cache {
   readonly #fillWindowMs: number;
   readonly #onBackgroundError: (error: unknown) => void;
 
-  constructor(redis: CacheRedis, options: CacheOptions) {
+  constructor(redis: CacheRedis, options: CacheOptions = {}) {
+    assertRawReplies(redis);
     this.#redis = redis;
-    this.keys = cacheKeys(options.prefix, options.namespace ?? "kv");
+    this.keys = cacheKeys(options.prefix ?? DEFAULT_PREFIX, options.namespace ?? "kv");
     this.channel = options.channel ?? this.keys.defaultChannel;
     this.#maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.#leaseMs = options.leaseMs ?? 5000;
     this.#waitMs = options.waitMs ?? 2000;
     this.#beta = options.xfetchBeta ?? 0;
     this.#random = options.random ?? Math.random;
-    this.#inflight = options.inflight ?? new InflightMap();
+    this.#inflight = options.inflight ?? isolateInflight;
     this.#fillWindowMs = options.fillWindowMs ?? 60_000;
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("cache background work failed:", error));
   }
@@ -97,8 +104,8 @@ export class Cache {
     validateKey(key);
     const entry = resolveEntryOptions(options);
     const encoded = encodeValue(value, this.#maxValueBytes);
-    const [, existed] = await this.#store(key, encoded, entry, "", "");
-    return { replaced: existed === 1 };
+    const outcome = await this.#store(key, encoded, entry, "", "");
+    return { replaced: outcome.stored && outcome.replaced };
   }
 
   /** Removes `key` for good (a hard invalidation of the key, published like any other). Idempotent. */
@@ -112,13 +119,10 @@ export class Cache {
    * progress) from before it is served as fresh.
    */
   async invalidate(invalidation: Invalidation): Promise<InvalidationEvent> {
-    const { tags, keys, mode } = validateInvalidation(invalidation);
-    const [, event] = await INVALIDATE.run(
-      this.#redis,
-      [],
-      [mode, this.keys.tagPrefix, this.keys.entryPrefix, randomId(), this.#fillWindowMs, this.channel, tags.length, ...tags, ...keys],
-    );
-    return JSON.parse(event) as InvalidationEvent;
+    const validated = validateInvalidation(invalidation);
+    const call = invalidateCall(this.keys, validated, { epoch: randomId(), fillWindowMs: this.#fillWindowMs, channel: this.channel });
+    const [, event] = await INVALIDATE.run(this.#redis, call);
+    return parseEvent(event);
   }
 
   /**
@@ -198,8 +202,8 @@ export class Cache {
       // Not stored fresh (refused by an invalidation or a newer value, or stored soft-invalidated):
       // the value is still this call's answer, but never as fresh, for it or for any caller
       // that joined it in the in-flight map, possibly after the invalidation returned.
-      const [outcome] = await this.#store(key, encoded, entry, String(read.nowUs), token);
-      stale = outcome !== 1;
+      const outcome = await this.#store(key, encoded, entry, String(read.nowUs), token);
+      stale = !outcome.stored || outcome.stale;
     } catch (error) {
       this.#onBackgroundError(error); // the value is good; only caching it failed
     }
@@ -217,32 +221,19 @@ export class Cache {
 
   async #read(key: string, token: string, takeLease: boolean): Promise<ReadResult> {
     const gap = takeLease ? xfetchMultiplier(this.#beta, this.#random) : 0;
-    const reply = await READ_ENTRY.run(
-      this.#redis,
-      [this.keys.entry(key), this.keys.lease(key)],
-      [this.keys.tagPrefix, takeLease ? this.#leaseMs : 0, token, gap],
-    );
-    return parseRead(reply);
+    const call = readCall(this.keys, key, { leaseMs: takeLease ? this.#leaseMs : 0, token, gap });
+    return parseRead(await READ_ENTRY.run(this.#redis, call));
   }
 
-  #store(key: string, value: EncodedValue, entry: Required<EntryOptions>, asOf: string, token: string) {
-    return STORE_ENTRY.run(
-      this.#redis,
-      [this.keys.entry(key), this.keys.lease(key)],
-      [
-        this.keys.tagPrefix, asOf, token,
-        entry.ttl * 1000, entry.staleTtl * 1000, entry.staleIfErrorTtl * 1000,
-        value.format, value.contentType, value.data,
-        randomId(), this.#fillWindowMs,
-        ...entry.tags,
-      ],
-    );
+  async #store(key: string, value: EncodedValue, entry: Required<EntryOptions>, asOf: string, token: string): Promise<StoreOutcome> {
+    const call = storeCall(this.keys, key, { value, entry, asOf, token, storeId: randomId(), fillWindowMs: this.#fillWindowMs });
+    return parseStore(await STORE_ENTRY.run(this.#redis, call));
   }
 
   async #release(key: string, token: string): Promise<void> {
     if (!token) return;
     try {
-      await RELEASE_LEASE.run(this.#redis, [this.keys.lease(key)], [token]);
+      await RELEASE_LEASE.run(this.#redis, releaseCall(this.keys, key, token));
     } catch (error) {
       this.#onBackgroundError(error); // the lease expires on its own
     }

@@ -1,26 +1,22 @@
 import { keyspace } from "../keys";
 
 /**
- * Every Redis key of the cache, under `<prefix>:cache:`:
+ * Every Redis key of the cache, under `<prefix>:cache:` (records are described in `lua.ts`):
  *
- * - `entry:<namespace>:<key>` — a hash per entry (fields listed in `lua.ts`);
- * - `lease:<namespace>:<key>` — the short fill lease of a key (SET NX PX);
- * - `tag:<tag>` — a tag record: `e` epoch, `h` last hard and `s` last soft invalidation (µs);
+ * - `entry:<namespace>:<key>` — one string per entry: the record and its value;
+ * - `tags` — the tag table: one hash for every tag of the prefix;
+ * - `tags-cursor` — where the pruner's HSCAN of the tag table resumes;
  * - `schedule:due` — sorted set of scheduled invalidation ids by due time (ms);
  * - `schedule:items` — hash of id → scheduled invalidation payload;
  * - `schedule:cancelled:<id>` — for a minute after a cancel, the token of the call that did it.
  *
- * Namespaces keep user keys (`kv`) apart from proxied URLs (`proxy`); tags are shared, so one
- * tag invalidation reaches both. Scripts derive tag and entry keys from the prefixes below plus
- * a name, which is why each prefix ends where the (unencoded, last) name begins.
+ * Namespaces keep user keys (`kv`) apart from proxied URLs (`proxy`); the tag table is shared,
+ * so one tag invalidation reaches both.
  */
 export interface CacheKeys {
   entry(key: string): string;
-  lease(key: string): string;
-  /** Entry key of `key` is `entryPrefix + key`. */
-  entryPrefix: string;
-  /** Tag record of `tag` is `tagPrefix + tag`. */
-  tagPrefix: string;
+  tags: string;
+  pruneCursor: string;
   scheduleDue: string;
   scheduleItems: string;
   scheduleCancelled(id: string): string;
@@ -33,9 +29,8 @@ export function cacheKeys(prefix: string, namespace = "kv"): CacheKeys {
   const k = keyspace(prefix, "cache");
   return {
     entry: (key) => k("entry", namespace, key),
-    lease: (key) => k("lease", namespace, key),
-    entryPrefix: k("entry", namespace, ""),
-    tagPrefix: k("tag", ""),
+    tags: k("tags"),
+    pruneCursor: k("tags-cursor"),
     scheduleDue: k("schedule", "due"),
     scheduleItems: k("schedule", "items"),
     scheduleCancelled: (id) => k("schedule", "cancelled", id),

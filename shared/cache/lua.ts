@@ -1,80 +1,107 @@
 /**
- * Lua shared by the cache's scripts, prepended to each script's source.
+ * Lua shared by the cache's scripts (passed in their `uses`, after `LUA_TIME`).
  *
- * Entry hash fields (times in µs of Redis `TIME`, so every isolate uses one clock):
- * - `v` value, `f` format (j|t|b), `ct` content type;
- * - `c` as-of time: when the load that produced the value started (store time for a direct set);
- * - `t` stored at (for age); `e` fresh until; `w` stale-while-revalidate until;
- *   `x` stale-if-error until; `d` load duration (XFetch's delta);
- * - `g` tags and `p` each tag's epoch when stored, both "\n"-separated (names hold no control
- *   characters);
- * - `o` random id of the store that wrote it and `r` whether that store replaced a live entry
- *   (1 or 0), so a store resent after a lost reply answers as the first did;
- * - `z` soft-invalidated at (the entry is served only as stale);
- * - `k` hard-invalidated at: a tombstone without `v`, kept for the fill window so a fill that
- *   started before it is refused.
+ * ## The entry record
+ * One string per key, so a read is one GET and a store one SET with its TTL:
+ * `<header>\n<value>`, the header being these fields joined by tabs (times are µs of Redis
+ * TIME, so every isolate uses one clock):
  *
- * Tag record fields: `e` epoch (random; a missing record means a new epoch, so an evicted record
- * never makes an old entry match), `h` last hard and `s` last soft invalidation time.
+ * | field | meaning |
+ * |---|---|
+ * | `v` | "1" when the record holds a value; "0" for a tombstone, a soft marker or a bare lease |
+ * | `f`, `ct` | the value's format (j, t, b) and content type |
+ * | `c` | as-of: when the load that produced the value started (the store time of a direct set) |
+ * | `t` | stored at (for the age); `d` how long the load took (XFetch's delta) |
+ * | `e`, `w`, `x` | fresh until; stale-while-revalidate until; stale-if-error until |
+ * | `g`, `p` | the tags, and each tag's epoch when stored, joined by \x1f |
+ * | `o`, `r` | the id of the store that wrote it, and whether that store replaced a live entry, so a store resent after a lost reply answers as the first did |
+ * | `z` | soft-invalidated at (the value is served only as stale) |
+ * | `k` | hard-invalidated at: a tombstone, kept for the fill window so a fill that started before it is refused |
+ * | `lt`, `lu` | the fill lease: its holder's token and its end |
  *
- * The scripts read tag records whose names come from the entry, so not every key can be passed
- * in KEYS. That is sound on Redis and on Upstash as long as scripts run under the global script
- * lock (no `allow-key-locking` flag), which none of these opts into.
+ * Names (tags, content types) hold no control characters, so tabs, \n and \x1f are safe.
+ *
+ * ## The tag table
+ * One hash for every tag of the prefix, so a read checks any number of tags with one HMGET:
+ * `e:<tag>` the tag's epoch (random; a missing epoch never matches, so an evicted table or field
+ * never makes an old entry look fresh), `h:<tag>` its last hard and `s:<tag>` its last soft
+ * invalidation (µs), `k:<tag>` until when entries carrying it may live (ms). The cron prunes
+ * tags whose every reason to exist has passed.
  */
-export const LUA_HELPERS = String.raw`
-local function now_us()
-  local t = redis.call("TIME")
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+export const LUA_RECORD = String.raw`
+local FIELDS = { "v", "f", "ct", "c", "t", "e", "w", "x", "d", "g", "p", "o", "r", "z", "k", "lt", "lu" }
+local function decode_record(raw)
+  if not raw then return nil end
+  local nl = string.find(raw, "\n", 1, true)
+  local header = string.sub(raw, 1, nl - 1)
+  local r = { data = string.sub(raw, nl + 1) }
+  local i, from = 1, 1
+  while FIELDS[i] do
+    local tab = string.find(header, "\t", from, true)
+    r[FIELDS[i]] = string.sub(header, from, (tab or 0) - 1)
+    if not tab then break end
+    i, from = i + 1, tab + 1
+  end
+  for _, name in ipairs(FIELDS) do r[name] = r[name] or "" end
+  return r
 end
-local function fmt(n)
-  return string.format("%.0f", n)
+local function encode_record(r)
+  local parts = {}
+  for i, name in ipairs(FIELDS) do parts[i] = r[name] or "" end
+  return table.concat(parts, "\t") .. "\n" .. (r.data or "")
 end
 local function split(s)
   local out = {}
-  if s then
-    for part in string.gmatch(s, "[^\n]+") do out[#out + 1] = part end
-  end
+  for part in string.gmatch(s or "", "[^\31]+") do out[#out + 1] = part end
   return out
 end
 `;
 
 /**
- * `invalidate(mode, tags, keys, tag_prefix, entry_prefix, epoch, window_ms, now)` applies one
- * invalidation in O(number of tags + keys), whatever the number of entries carrying a tag:
+ * `invalidate(mode, tags, entry_keys, tag_table, epoch, window_ms, now)` applies one
+ * invalidation: one HSET on the tag table whatever the number of tags (and of entries carrying
+ * them), plus one write per key.
  * - hard tag: a new epoch (every entry stored under the old one stops matching) and `h = now`;
  * - soft tag: `s = now` (entries stored before it are served only as stale);
- * - hard key: the entry becomes a tombstone `{k = now}` living `window_ms`;
- * - soft key: `z = now` on the entry (or on a marker living `window_ms` when absent).
- * A tag record lives at least `window_ms`, the longest a fill may take, so a fill that started
- * before the invalidation always sees it when it stores.
+ * - hard key: the record becomes a tombstone `{k = now}` living `window_ms`;
+ * - soft key: `z = now` on the record (a marker living `window_ms` when there is no value).
+ * The pruner keeps a tag for `window_ms` after its last invalidation, the longest a fill may
+ * take, so a fill that started before an invalidation always sees it when it stores.
  *
  * `event_json(mode, tags, keys, at_us, id)` builds the published event
  * `{"tags":[...],"keys":[...],"mode":"...","at":"<RFC 3339>"}` (plus `"id"` when scheduled)
  * without cjson; names hold no control characters, so only `"` and `\` need escaping.
  */
 export const LUA_INVALIDATE = String.raw`
-local function invalidate(mode, tags, keys, tag_prefix, entry_prefix, epoch, window_ms, now)
+local function invalidate(mode, tags, entry_keys, tag_table, epoch, window_ms, now)
   local stamp = fmt(now)
-  for _, tag in ipairs(tags) do
-    local key = tag_prefix .. tag
-    if mode == "hard" then
-      redis.call("HSET", key, "e", epoch, "h", stamp)
-    else
-      redis.call("HSETNX", key, "e", epoch)
-      redis.call("HSET", key, "s", stamp)
+  if #tags > 0 then
+    local fields = {}
+    for _, tag in ipairs(tags) do
+      if mode == "hard" then
+        fields[#fields + 1] = "e:" .. tag
+        fields[#fields + 1] = epoch
+        fields[#fields + 1] = "h:" .. tag
+      else
+        fields[#fields + 1] = "s:" .. tag
+      end
+      fields[#fields + 1] = stamp
     end
-    if redis.call("PTTL", key) < window_ms then redis.call("PEXPIRE", key, window_ms) end
+    redis.call("HSET", tag_table, unpack(fields))
   end
-  for _, name in ipairs(keys) do
-    local key = entry_prefix .. name
+  for _, key in ipairs(entry_keys) do
     if mode == "hard" then
-      redis.call("DEL", key)
-      redis.call("HSET", key, "k", stamp)
-      redis.call("PEXPIRE", key, window_ms)
+      redis.call("SET", key, encode_record({ v = "0", k = stamp }), "PX", window_ms)
     else
-      local existed = redis.call("EXISTS", key)
-      redis.call("HSET", key, "z", stamp)
-      if existed == 0 then redis.call("PEXPIRE", key, window_ms) end
+      local r = decode_record(redis.call("GET", key))
+      if r and r.v == "1" then
+        r.z = stamp
+        redis.call("SET", key, encode_record(r), "KEEPTTL")
+      else
+        r = r or { v = "0" }
+        r.z = stamp
+        redis.call("SET", key, encode_record(r), "PX", window_ms)
+      end
     end
   end
 end

@@ -3,6 +3,7 @@ import type { TestProject } from "vitest/node";
 import { startLocalEndpoint } from "../../local/endpoint";
 import { startRedisServer } from "../../local/redis-server";
 import { startOrigin } from "./origin";
+import { quietKnownWorkerdNoise } from "./quiet-workerd";
 
 /**
  * Starts, for one run of the "workers" project, a private redis-server (free port, temporary
@@ -11,6 +12,7 @@ import { startOrigin } from "./origin";
  * when the run ends. Nothing here touches any other Redis.
  */
 export default async function setup(project: TestProject) {
+  const restoreOutput = quietKnownWorkerdNoise();
   const redis = await startRedisServer();
   const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 }).catch(async (error: unknown) => {
     await redis.stop();
@@ -27,6 +29,7 @@ export default async function setup(project: TestProject) {
     await origin.close();
     await endpoint.close();
     await redis.stop();
+    restoreOutput();
   };
 }
 

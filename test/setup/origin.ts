@@ -4,8 +4,9 @@ import type { AddressInfo } from "node:net";
 /**
  * A programmable origin HTTP server for the read-through proxy tests. Tests inside workerd
  * program it over HTTP:
- * - `PUT /__origin/routes/<path>` with `{ status, headers, body, delayMs, drop }` sets what
- *   `GET /<path>` answers (`drop: true` destroys the socket: an origin that is down);
+ * - `PUT /__origin/routes/<path>` with `{ status, headers, body, delayMs, drop, repeat, chunked }`
+ *   sets what `GET /<path>` answers (`drop: true` destroys the socket: an origin that is down;
+ *   `repeat: n` sends the body n times; `chunked: true` sends it without Content-Length, in parts);
  * - `GET /__origin/hits/<path>` returns `{ hits, urls }`: how often `/<path>` was fetched, and
  *   the path and query of each request (so a test can see the query string arrive);
  * - `DELETE /__origin/routes` forgets every route and count.
@@ -22,6 +23,8 @@ interface ProgrammedResponse {
   body?: string;
   delayMs?: number;
   drop?: boolean;
+  repeat?: number;
+  chunked?: boolean;
 }
 
 export async function startOrigin(): Promise<OriginServer> {
@@ -39,7 +42,12 @@ export async function startOrigin(): Promise<OriginServer> {
     if (!route) return send(res, 404, { "Content-Type": "text/plain" }, "not found");
     if (route.delayMs) await new Promise((r) => setTimeout(r, route.delayMs));
     if (route.drop) return req.socket.destroy();
-    send(res, route.status ?? 200, route.headers ?? {}, route.body ?? "");
+    const body = (route.body ?? "").repeat(route.repeat ?? 1);
+    if (!route.chunked) return send(res, route.status ?? 200, route.headers ?? {}, body);
+    res.writeHead(route.status ?? 200, { ...route.headers, "Transfer-Encoding": "chunked" });
+    const part = Math.max(1, Math.ceil(body.length / 4));
+    for (let i = 0; i < body.length; i += part) res.write(body.slice(i, i + part));
+    res.end();
   });
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string) {

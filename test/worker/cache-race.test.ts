@@ -20,7 +20,10 @@ describe("invalidate vs fill", () => {
         for (let round = 0; round < ROUNDS; round++) {
           const key = `k-${lane}-${round}`;
           const mode: InvalidationMode = round % 2 === 0 ? "hard" : "soft";
+          let loading!: () => void;
+          const loaderStarted = new Promise<void>((resolve) => (loading = resolve));
           const loader = async (): Promise<Loaded> => {
+            loading();
             await jitter();
             const seen = version;
             await jitter();
@@ -28,7 +31,9 @@ describe("invalidate vs fill", () => {
           };
           const fill = cache.fetch(key, loader);
           const write = (async () => {
-            await jitter(6);
+            // The write lands while the load is in progress: before or after it reads the data.
+            await loaderStarted;
+            await jitter();
             const written = ++version;
             await cache.invalidate({ tags: [tag], mode });
             // The invalidation has returned: a fresh read must show `written` or later.
@@ -105,10 +110,27 @@ describe("stampede", () => {
     expect(results.filter((r) => r.status === "HIT")).toHaveLength(150);
   });
 
+  it("caches built per request in one isolate share its single flight: 50 concurrent fetches, one load", async () => {
+    const prefix = uniqueName("per-request");
+    let loads = 0;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        new Cache(testRedis(), { prefix }).fetch("hot", async () => {
+          loads++;
+          await sleep(100);
+          return { value: json("once") };
+        }, { ttl: 60 }),
+      ),
+    );
+    expect(loads).toBe(1);
+    expect(results.filter((r) => r.status === "MISS")).toHaveLength(50); // every caller shared the one load
+  });
+
   it("a caller that cannot get the lease waits only briefly, then loads itself", async () => {
     const prefix = uniqueName("stuck");
-    const holder = new Cache(testRedis(), { prefix, leaseMs: 10_000 });
-    const other = new Cache(testRedis(), { prefix, waitMs: 300 });
+    // Two isolates: each has its own in-flight map.
+    const holder = new Cache(testRedis(), { prefix, leaseMs: 10_000, inflight: new InflightMap() });
+    const other = new Cache(testRedis(), { prefix, waitMs: 300, inflight: new InflightMap() });
     let release!: () => void;
     const blocked = holder.fetch("k", () => new Promise<Loaded>((r) => (release = () => r({ value: json("late") }))), { ttl: 60 });
     await sleep(50); // the holder has read and taken the lease; its loader hangs

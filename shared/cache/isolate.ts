@@ -1,0 +1,10 @@
+import { InflightMap } from "./inflight";
+
+/**
+ * The cache's isolate state: what one isolate remembers between requests. Caches are cheap and
+ * built per request; they all share these unless an option passes another instance (a test
+ * simulates a second isolate that way).
+ */
+
+/** Concurrent fetches of one key in this isolate share one read and at most one load. */
+export const isolateInflight = new InflightMap();
