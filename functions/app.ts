@@ -6,6 +6,7 @@ import { handleError, handleNotFound } from "./platform/errors";
 import { requireApiToken } from "./platform/auth";
 import { limitBody } from "./platform/body-limit";
 import { limitApiCalls, limitPublicCalls } from "./ratelimit/middleware";
+import { registerIndex, registerOpenApiDocument } from "./platform/documentation";
 import { createRouter } from "./platform/router";
 import { cacheRoutes } from "./cache/routes";
 import { counterRoutes } from "./counters/routes";
@@ -30,6 +31,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", limitPublicCalls);
   app.use("*", limitBody);
 
+  registerIndex(app);
   app.route("/", healthRoutes);
   app.route("/", cacheRoutes);
   app.route("/", proxyRoutes);
@@ -38,21 +40,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", leaderboardRoutes);
   app.route("/", lockRoutes);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    description: "The Worker's API_TOKEN secret",
-  });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Edge Redis Functions",
-      version: "0.1.0",
-      description:
-        "Cache-aside with tags, rate counters, leaderboards and token-guarded locks on Upstash Redis. " +
-        "Every error is an RFC 9457 application/problem+json body.",
-    },
-  });
+  registerOpenApiDocument(app);
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Edge Redis Functions API" }));
   return app;
 }

@@ -9,7 +9,6 @@ import { originFailed, proxyNotConfigured } from "./problems";
 const route = createRoute({
   method: "get",
   path: "/v1/proxy/{path}",
-  tags: ["cache"],
   summary: "Read-through proxy to ORIGIN_URL (cache-aside)",
   description:
     "Serves ORIGIN_URL/{path}?{query} from the cache; the query string is part of the cache key. TTL from the origin's " +

@@ -39,6 +39,13 @@ export function problems(...statuses: number[]) {
   );
 }
 
+/** Problem responses of a public route: only the per-IP protection can refuse one (429). */
+export function publicProblems() {
+  return {
+    429: { description: DESCRIPTIONS[429]!, content: { "application/problem+json": { schema: ProblemSchema } } },
+  };
+}
+
 /** Security requirement for /v1 routes. */
 export const BEARER = [{ bearerAuth: [] }];
 

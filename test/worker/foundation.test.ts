@@ -1,7 +1,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../functions/index";
-import { api, clearFaults, setFaults } from "./helpers";
+import { api, clearFaults, countRoundTrips, setFaults } from "./helpers";
 
 async function problemOf(res: Response) {
   expect(res.headers.get("Content-Type")).toBe("application/problem+json");
@@ -13,6 +13,7 @@ async function problemOf(res: Response) {
   return body;
 }
 
+/** Calls the Worker with its own env object (an isolate's worth of per-env state of its own). */
 function callWorker(path: string, overrides: Partial<Cloudflare.Env>, init: RequestInit = {}) {
   const ctx = createExecutionContext();
   return worker.fetch(new Request(`http://worker.test${path}`, init), { ...env, ...overrides }, ctx);
@@ -21,18 +22,26 @@ function callWorker(path: string, overrides: Partial<Cloudflare.Env>, init: Requ
 afterEach(clearFaults);
 
 describe("GET /health", () => {
-  it("answers ok with Redis latency when Redis answers", async () => {
-    const res = await api("/health", { auth: false });
-    expect(res.status).toBe(200);
-    const body = await res.json<{ status: string; redis: { ok: boolean; latencyMs: number } }>();
-    expect(body.status).toBe("ok");
-    expect(body.redis.ok).toBe(true);
-    expect(body.redis.latencyMs).toBeGreaterThanOrEqual(0);
+  it("answers ok when Redis answers, probing Redis at most once a second and saying how old the answer is", async () => {
+    const isolateEnv = { ...env }; // an isolate's env: no probe remembered yet
+    const { result, requests } = await countRoundTrips(async () => {
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await worker.fetch(new Request("http://worker.test/health"), isolateEnv, createExecutionContext()));
+      return answers;
+    });
+    expect(requests).toBe(1);
+    for (const res of result) {
+      expect(res.status).toBe(200);
+      const body = await res.json<{ status: string; redis: { ok: boolean; latencyMs: number; checkedAt: string; ageMs: number } }>();
+      expect(body).toMatchObject({ status: "ok", redis: { ok: true } });
+      expect(body.redis.ageMs).toBeLessThanOrEqual(1000);
+      expect(Date.parse(body.redis.checkedAt)).toBeLessThanOrEqual(Date.now());
+    }
   });
 
   it("answers 503 degraded when the REST endpoint fails", async () => {
     await setFaults({ down: "5xx" });
-    const res = await api("/health", { auth: false });
+    const res = await callWorker("/health", {});
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: "degraded", redis: { ok: false } });
   });
@@ -64,6 +73,17 @@ describe("authentication of /v1/*", () => {
     for (const token of ["wrong", env.API_TOKEN!.slice(0, -1), `${env.API_TOKEN}x`]) {
       const res = await api("/v1/anything", { auth: false, headers: { Authorization: `Bearer ${token}` } });
       expect(res.status).toBe(401);
+    }
+  });
+
+  it("a placeholder or short API_TOKEN is a 500 misconfigured naming it, even for its own value", async () => {
+    for (const token of ["change-me", "secret", "x".repeat(31), "please-change-me-xxxxxxxxxxxxxxxxxxxxxxxx"]) {
+      const res = await callWorker("/v1/anything", { API_TOKEN: token }, { headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status, token).toBe(500);
+      const body = await problemOf(res);
+      expect(body.type).toBe("urn:problem:misconfigured");
+      expect(body.detail).toContain("API_TOKEN");
+      expect(body.detail).not.toContain(token);
     }
   });
 
@@ -156,6 +176,12 @@ describe("documentation", () => {
     }
     // Bench-only routes stay out of the public document.
     expect(Object.keys(doc.paths).filter((p) => p.startsWith("/__bench"))).toEqual([]);
+  });
+
+  it("GET / is a small public index pointing to the docs, the document, the health check and the console", async () => {
+    const res = await api("/", { auth: false });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ links: { docs: "/docs", openapi: "/openapi.json", health: "/health", console: "/console/" } });
   });
 
   it("serves an interactive docs page", async () => {
