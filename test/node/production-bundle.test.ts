@@ -1,0 +1,123 @@
+/**
+ * What would be deployed is what is tested: the production bundle, built by wrangler exactly as
+ * `wrangler deploy` builds it, holds no bench-only code, and that bundle itself (not the
+ * sources) serves every feature and a Cron Trigger in Miniflare, against the local endpoint and
+ * a real Redis.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "./local-stack";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const run = promisify(execFile);
+
+/** Strings only the anchor packages put in a bundle. */
+const BENCH_ONLY = ["node_modules/@upstash/ratelimit", '"@upstash/ratelimit"', "node_modules/@upstash/lock", "DEFAULT_RETRY_ATTEMPTS", "/__bench/"];
+
+/** Builds a bundle with `wrangler deploy --dry-run`; returns its code and wrangler's size line. */
+async function build(config: string, outdir: string): Promise<{ code: string; size: string }> {
+  const { stdout } = await run("npx", ["wrangler", "deploy", "--dry-run", "--config", config, "--outdir", outdir], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_COLOR: "1" },
+    timeout: 120_000,
+  });
+  return { code: readFileSync(join(outdir, "index.js"), "utf8"), size: /Total Upload: .*/.exec(stdout)?.[0] ?? "" };
+}
+
+describe("the production bundle", () => {
+  const dirs: string[] = [];
+  let production: { code: string; size: string };
+  let bundlePath: string;
+  let stack: LocalStack;
+  let mf: Miniflare;
+  const token = "b".repeat(48);
+
+  beforeAll(async () => {
+    const out = mkdtempSync(join(tmpdir(), "erf-bundle-"));
+    dirs.push(out);
+    production = await build("wrangler.toml", out);
+    bundlePath = join(out, "index.js");
+    stack = await startLocalStack();
+    mf = new Miniflare({
+      scriptPath: bundlePath,
+      modules: true,
+      modulesRoot: out,
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: {
+        UPSTASH_REDIS_REST_URL: stack.endpoint.url,
+        UPSTASH_REDIS_REST_TOKEN: stack.endpoint.token,
+        API_TOKEN: token,
+        KEY_PREFIX: `bundle${Date.now()}`,
+        INVALIDATION_RULES: JSON.stringify({ "0 0 * * *": ["daily"] }),
+      },
+    });
+    await mf.ready;
+  }, 180_000);
+
+  afterAll(async () => {
+    await mf?.dispose();
+    await stack?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("contains no bench-only code: no /__bench routes, neither @upstash/ratelimit nor @upstash/lock", () => {
+    for (const marker of BENCH_ONLY) expect(production.code.includes(marker), marker).toBe(false);
+    expect(production.size).toMatch(/KiB/);
+  });
+
+  it("the check would see them: the bench Worker's bundle contains them", async () => {
+    const out = mkdtempSync(join(tmpdir(), "erf-bench-bundle-"));
+    dirs.push(out);
+    const bench = await build(join("bench", "wrangler.toml"), out);
+    for (const marker of BENCH_ONLY) expect(bench.code.includes(marker), marker).toBe(true);
+  }, 120_000);
+
+  it("serves every feature, from the bundle itself", async () => {
+    const call = async (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+      const res = await mf.dispatchFetch(`http://bundle.test${path}`, {
+        method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...init.headers },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await call("/health")).toMatchObject({ status: 200, body: { status: "ok" } });
+    expect((await call("/v1/cache/k", { method: "PUT", body: { value: { a: 1 }, ttl: 60, tags: ["t"] } })).status).toBe(201);
+    expect(await call("/v1/cache/k")).toMatchObject({ status: 200, body: { value: { a: 1 }, tags: ["t"] } });
+    expect((await call("/v1/rate/api/someone", { body: {} })).body).toMatchObject({ allowed: true });
+    expect((await call("/v1/counters/hits", { method: "POST", body: { by: 2 } })).status).toBe(200);
+    expect((await call("/v1/leaderboards/arena/scores", { body: { member: "ada", score: 10 } })).body).toMatchObject({ rank: 1 });
+    expect((await call("/v1/leaderboards/arena")).body).toMatchObject({ entries: [{ member: "ada", score: 10 }] });
+    const lease = await call("/v1/locks/job", { body: {} });
+    expect(lease.status).toBe(201);
+    const release = await mf.dispatchFetch("http://bundle.test/v1/locks/job", {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${token}`, "Lock-Token": String(lease.body.token) },
+    });
+    expect(release.status).toBe(204);
+  });
+
+  it("runs its Cron Trigger: a scheduled invalidation that is due is applied", async () => {
+    const call = (path: string, method: string, body?: unknown) =>
+      mf.dispatchFetch(`http://bundle.test${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect((await call("/v1/cache/due", "PUT", { value: 1, ttl: 600, tags: ["later"] })).status).toBe(201);
+    const at = new Date(Date.now() + 60_000).toISOString();
+    expect((await call("/v1/cache/invalidate", "POST", { tags: ["later"], at })).status).toBe(202);
+    const worker = await mf.getWorker();
+    // The cron firing's scheduledTime is after `at`, as Cloudflare's would be a minute later.
+    const result = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(Date.now() + 120_000) });
+    expect(result.outcome).toBe("ok");
+    expect((await call("/v1/cache/due", "GET")).status).toBe(404);
+  });
+});
