@@ -8,6 +8,7 @@ import { limitBody } from "./platform/body-limit";
 import { limitApiCalls, limitPublicCalls } from "./ratelimit/middleware";
 import { registerIndex, registerOpenApiDocument } from "./platform/documentation";
 import { createRouter } from "./platform/router";
+import { eventRoutes } from "./cache/events-routes";
 import { cacheRoutes } from "./cache/routes";
 import { counterRoutes } from "./counters/routes";
 import { healthRoutes } from "./platform/health";
@@ -35,6 +36,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", healthRoutes);
   app.route("/", cacheRoutes);
   app.route("/", proxyRoutes);
+  app.route("/", eventRoutes);
   app.route("/", rateRoutes);
   app.route("/", counterRoutes);
   app.route("/", leaderboardRoutes);

@@ -5,6 +5,7 @@ import { BEARER, problems } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
 import { cacheOptions, readCacheConfig } from "./config";
 import { originFailed, proxyNotConfigured } from "./problems";
+import { flushCacheStats } from "./routes";
 
 const route = createRoute({
   method: "get",
@@ -36,6 +37,7 @@ const route = createRoute({
  */
 export const proxyRoutes = createRouter();
 proxyRoutes.openAPIRegistry.registerPath(route);
+proxyRoutes.use("/v1/proxy/*", flushCacheStats);
 proxyRoutes.get("/v1/proxy/:path{.+}", async (c) => {
   const config = readCacheConfig(c.env);
   if (!config.originUrl) throw proxyNotConfigured();

@@ -1,5 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { isolateStats } from "../../shared/cache/isolate";
+import { readStats, STATS_RETENTION_MINUTES } from "../../shared/cache/stats";
 import {
   bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
   MAX_TTL_SECONDS, text, validateKey, ValueTooLargeError, type CacheEntry, type CacheValue,
@@ -20,6 +23,20 @@ const RESERVED_KEYS = new Set(["invalidate", "invalidations", "stats"]);
 export function cacheOf(c: Context<AppEnv>): Cache {
   return new Cache(redisOf(c), cacheOptions(c.var.config, readCacheConfig(c.env)));
 }
+
+/**
+ * After a cache route answers, hands the isolate's statistics to `waitUntil` when a flush is due
+ * (one request every few seconds at most, none when idle).
+ */
+export const flushCacheStats = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  if (!isolateStats.due()) return;
+  try {
+    c.executionCtx.waitUntil(cacheOf(c).flushStats());
+  } catch {
+    // Redis not configured: nothing to flush to; the counts wait.
+  }
+});
 
 function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
   return new InvalidationScheduler(redisOf(c), schedulerOptions(c.var.config, readCacheConfig(c.env)));
@@ -149,8 +166,36 @@ function entryBody(key: string, entry: CacheEntry) {
   return { key, ...shape, tags: entry.tags, ageSeconds: entry.ageSeconds, ttlSeconds: entry.ttlSeconds, stale: entry.stale };
 }
 
-/** `/v1/cache`: entries by key, invalidation now or later, and the scheduled queue. */
-export const cacheRoutes = createRouter()
+const StatCounts = { hits: z.number().int(), staleHits: z.number().int(), misses: z.number().int(), fills: z.number().int() };
+const statsRoute = v1Route({
+  method: "get",
+  path: "/v1/cache/stats",
+  summary: "Hits, stale hits, misses and fills per minute",
+  description:
+    "Counted by each isolate and flushed at most every 5 s in one request (a few billed commands), so counting costs " +
+    `almost nothing per request; the last few seconds of an isolate may not be in yet. Kept ${STATS_RETENTION_MINUTES} minutes.`,
+  request: {
+    query: z.object({
+      minutes: z.coerce.number().int().min(1).max(STATS_RETENTION_MINUTES).default(60).openapi({ description: `1 to ${STATS_RETENTION_MINUTES} (default 60)` }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      "Oldest minute first, the current one last",
+      z.object({ minutes: z.array(z.object({ start: z.number().int(), ...StatCounts })), totals: z.object(StatCounts) }).openapi("CacheStats"),
+    ),
+    ...problems(400),
+  },
+});
+
+/** `/v1/cache`: entries by key, invalidation now or later, the scheduled queue, statistics. */
+export const cacheRoutes = createRouter();
+cacheRoutes.use("/v1/cache/*", flushCacheStats);
+cacheRoutes
+  .openapi(statsRoute, async (c) => {
+    const { minutes } = c.req.valid("query");
+    return c.json(await readStats(redisOf(c), cacheOf(c).keys, minutes), 200);
+  })
   .openapi(listRoute, async (c) => {
     const { offset, limit } = c.req.valid("query");
     const { total, items } = await schedulerOf(c).list({ offset, limit });

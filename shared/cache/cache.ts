@@ -4,10 +4,11 @@ import { DEFAULT_PREFIX } from "../keys";
 import { assertRawReplies, type ScriptClient } from "../redis/client";
 import { invalidateCall, parseEvent, parseRead, parseStore, readCall, releaseCall, State, storeCall, type ReadResult, type StoreOutcome } from "./codec";
 import type { InflightMap } from "./inflight";
-import { isolateInflight } from "./isolate";
+import { isolateInflight, isolateStats } from "./isolate";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "./scripts";
+import type { CacheStats } from "./stats";
 import type { CacheEntry, EntryOptions, FetchOptions, FetchResult, Invalidation, InvalidationEvent, Loaded } from "./types";
 import { DEFAULT_MAX_VALUE_BYTES, encodeValue, json, ValueTooLargeError, type CacheValue, type EncodedValue } from "./value";
 import { xfetchMultiplier } from "./xfetch";
@@ -44,6 +45,11 @@ export interface CacheOptions {
    * may be gone. Default 60000 ms.
    */
   fillWindowMs?: number;
+  /**
+   * Where hits, stale hits, misses and fills are counted (flushed by {@link Cache.flushStats}).
+   * Default: the isolate's own; `false` counts nothing.
+   */
+  stats?: CacheStats | false;
   /** Reports failures nobody awaits (background refreshes, a store after a load). Default console.warn. */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -71,6 +77,7 @@ export class Cache {
   readonly #inflight: InflightMap;
   readonly #fillWindowMs: number;
   readonly #onBackgroundError: (error: unknown) => void;
+  readonly #stats: CacheStats | false;
 
   constructor(redis: CacheRedis, options: CacheOptions = {}) {
     assertRawReplies(redis);
@@ -83,6 +90,7 @@ export class Cache {
     this.#beta = options.xfetchBeta ?? 0;
     this.#random = options.random ?? Math.random;
     this.#inflight = options.inflight ?? isolateInflight;
+    this.#stats = options.stats ?? isolateStats;
     this.#fillWindowMs = options.fillWindowMs ?? 60_000;
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("cache background work failed:", error));
   }
@@ -91,7 +99,21 @@ export class Cache {
   async get(key: string): Promise<CacheEntry | null> {
     validateKey(key);
     const read = await this.#read(key, "", false);
-    return read.state === State.ErrorOnly ? null : (read.entry ?? null);
+    const entry = read.state === State.ErrorOnly ? null : (read.entry ?? null);
+    this.#count(entry === null ? "misses" : entry.stale ? "staleHits" : "hits");
+    return entry;
+  }
+
+  /**
+   * Flushes this isolate's statistics in one request when a few seconds have passed since the
+   * last flush (else does nothing). Hand it to `waitUntil` after answering.
+   */
+  flushStats(): Promise<void> {
+    return this.#stats ? this.#stats.flushIfDue(this.#redis, this.keys.stats) : Promise.resolve();
+  }
+
+  #count(kind: "hits" | "staleHits" | "misses" | "fills"): void {
+    if (this.#stats) this.#stats.record(kind);
   }
 
   /**
@@ -134,7 +156,9 @@ export class Cache {
   async fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions = {}): Promise<FetchResult<L>> {
     validateKey(key);
     if (options.ttl !== undefined) resolveEntryOptions({ ...options, ttl: options.ttl });
-    return this.#inflight.run(this.keys.entry(key), () => this.#fetch(key, loader, options), this.#leaseMs + this.#waitMs);
+    const result = await this.#inflight.run(this.keys.entry(key), () => this.#fetch(key, loader, options), this.#leaseMs + this.#waitMs);
+    if (result.status !== "BYPASS") this.#count(result.status === "HIT" ? "hits" : result.status === "STALE" ? "staleHits" : "misses");
+    return result;
   }
 
   /**
@@ -204,6 +228,7 @@ export class Cache {
       // that joined it in the in-flight map, possibly after the invalidation returned.
       const outcome = await this.#store(key, encoded, entry, String(read.nowUs), token);
       stale = !outcome.stored || outcome.stale;
+      if (outcome.stored) this.#count("fills");
     } catch (error) {
       this.#onBackgroundError(error); // the value is good; only caching it failed
     }

@@ -1,4 +1,5 @@
 import { InflightMap } from "./inflight";
+import { CacheStats } from "./stats";
 
 /**
  * The cache's isolate state: what one isolate remembers between requests. Caches are cheap and
@@ -8,3 +9,6 @@ import { InflightMap } from "./inflight";
 
 /** Concurrent fetches of one key in this isolate share one read and at most one load. */
 export const isolateInflight = new InflightMap();
+
+/** Hits, stale hits, misses and fills of this isolate, waiting to be flushed. */
+export const isolateStats = new CacheStats();

@@ -6,6 +6,7 @@ import { keyspace } from "../keys";
  * - `entry:<namespace>:<key>` — one string per entry: the record and its value;
  * - `tags` — the tag table: one hash for every tag of the prefix;
  * - `tags-cursor` — where the pruner's HSCAN of the tag table resumes;
+ * - `stats` — hits, stale hits, misses and fills per minute (see `stats.ts`);
  * - `schedule:due` — sorted set of scheduled invalidation ids by due time (ms);
  * - `schedule:items` — hash of id → scheduled invalidation payload;
  * - `schedule:cancelled:<id>` — for a minute after a cancel, the token of the call that did it.
@@ -17,6 +18,7 @@ export interface CacheKeys {
   entry(key: string): string;
   tags: string;
   pruneCursor: string;
+  stats: string;
   scheduleDue: string;
   scheduleItems: string;
   scheduleCancelled(id: string): string;
@@ -31,6 +33,7 @@ export function cacheKeys(prefix: string, namespace = "kv"): CacheKeys {
     entry: (key) => k("entry", namespace, key),
     tags: k("tags"),
     pruneCursor: k("tags-cursor"),
+    stats: k("stats"),
     scheduleDue: k("schedule", "due"),
     scheduleItems: k("schedule", "items"),
     scheduleCancelled: (id) => k("schedule", "cancelled", id),

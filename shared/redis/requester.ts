@@ -71,7 +71,7 @@ export class RestRequester implements Requester {
     const token = res.headers.get("upstash-sync-token");
     if (this.readYourWrites && token !== null) this.upstashSyncToken = token;
     if (streaming && res.ok && res.body && req.onMessage) {
-      void readEvents(res.body, req.onMessage);
+      void readEvents(res.body, req.onMessage, req.path ?? [], req.signal);
       return { result: 1 as TResult };
     }
     const parsed = await this.#json(res);
@@ -140,8 +140,13 @@ function fromBase64Utf8(text: string): string {
   }
 }
 
-/** Reads a `text/event-stream` body and hands each `data:` line to `onMessage`, until it ends. */
-async function readEvents(body: ReadableStream<Uint8Array>, onMessage: (data: string) => void): Promise<void> {
+/**
+ * Reads a `text/event-stream` body and hands each `data:` line to `onMessage`, until it ends.
+ * A stream that ends without the subscriber asking (the endpoint closed it, the network broke)
+ * is reported the way Redis reports a subscription that ended: `unsubscribe,<channel>,0`, so
+ * the subscriber learns it is no longer subscribed.
+ */
+async function readEvents(body: ReadableStream<Uint8Array>, onMessage: (data: string) => void, path: readonly string[], signal?: AbortSignal): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -158,5 +163,9 @@ async function readEvents(body: ReadableStream<Uint8Array>, onMessage: (data: st
     // The subscriber aborted, or the stream broke: either way it is over.
   } finally {
     reader.releaseLock();
+  }
+  if (!signal?.aborted) {
+    const [kind = "subscribe", ...names] = path;
+    onMessage(`${kind === "psubscribe" ? "punsubscribe" : "unsubscribe"},${names.map(decodeURIComponent).join(",")},0`);
   }
 }

@@ -2,7 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
 import { afterEach } from "vitest";
-import { api, clearFaults, json, setFaults, testRedis, uniqueName } from "./helpers";
+import { api, clearFaults, json, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 const put = (key: string, body: unknown, init: RequestInit = {}) => api(`/v1/cache/${encodeURIComponent(key)}`, json(body, { method: "PUT", ...init }));
 const get = (key: string) => api(`/v1/cache/${encodeURIComponent(key)}`);
@@ -181,5 +181,31 @@ describe("OpenAPI", () => {
     expect(doc.paths["/v1/cache/invalidations/{id}"]?.delete).toBeDefined();
     expect(doc.paths["/v1/proxy/{path}"]?.get).toBeDefined();
     expect(Object.keys(doc.paths).filter((p) => p.startsWith("/__bench/cache"))).toEqual([]);
+  });
+});
+
+describe("GET /v1/cache/stats", () => {
+  it("counts hits, stale hits, misses and fills per minute, flushed from the isolate every few seconds", async () => {
+    type Stats = { minutes: Array<{ start: number; hits: number; staleHits: number; misses: number; fills: number }>; totals: Record<string, number> };
+    const read = async () => (await (await api("/v1/cache/stats?minutes=2")).json<Stats>()).totals;
+    const before = await read();
+    const key = uniqueName("stats");
+    await api(`/v1/cache/${key}`); // a miss
+    await put(key, { value: 1, ttl: 60 });
+    await api(`/v1/cache/${key}`); // a hit
+    await api(`/v1/cache/${key}`); // a hit
+    // The isolate flushes at most every 5 s, on the next cache request after that.
+    let after = await read();
+    const deadline = Date.now() + 15_000;
+    while (after.hits! - before.hits! < 2 && Date.now() < deadline) {
+      await sleep(500);
+      after = await read();
+    }
+    expect(after.hits! - before.hits!).toBeGreaterThanOrEqual(2);
+    expect(after.misses! - before.misses!).toBeGreaterThanOrEqual(1);
+    const res = await (await api("/v1/cache/stats?minutes=2")).json<Stats>();
+    expect(res.minutes).toHaveLength(2);
+    expect(res.minutes[1]!.start - res.minutes[0]!.start).toBe(60_000);
+    expect((await api("/v1/cache/stats?minutes=121")).status).toBe(400);
   });
 });
