@@ -40,6 +40,10 @@ export interface Env {
   CACHE_CRON_MAX_BATCHES?: string;
   /** JSON: cron expression → tags (or { tags, mode }) invalidated when that cron fires. */
   INVALIDATION_RULES?: string;
+  /** Default bound (ms) of GET /v1/cache/{key} reads served from the isolate's memory; 0 (default) is off. */
+  CACHE_L1_MS?: string;
+  /** Budget of the isolate's cache L1 in bytes (default 16 MiB, range 0–64 MiB). */
+  CACHE_L1_BYTES?: string;
   /** Origin of the read-through proxy GET /v1/proxy/{path}; unset: the proxy answers 503. */
   ORIGIN_URL?: string;
   /** Timeout of a proxy request to the origin in ms (default 5000, range 100–30000). */

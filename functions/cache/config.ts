@@ -2,6 +2,10 @@ import { z } from "@hono/zod-openapi";
 import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../../shared/cache";
 import { InvalidInputError } from "../../shared/errors";
 import { validateTags } from "../../shared/cache";
+import { DEFAULT_L1_BYTES } from "../../shared/cache/l1";
+
+/** Longest staleness a read may accept from the isolate's L1: 5 minutes. */
+export const MAX_L1_MS = 300_000;
 import type { Config } from "../platform/config";
 import { defineConfig, intVar, jsonVar, numberVar, stringVar } from "../platform/config";
 
@@ -26,6 +30,10 @@ export interface CacheConfig {
   /** Without trailing slash; undefined when the proxy is off. */
   originUrl: string | undefined;
   originTimeoutMs: number;
+  /** Default bound of GET /v1/cache/{key} reads from the isolate's L1 (0: off unless the request asks). */
+  l1DefaultMs: number;
+  /** Budget of the isolate's L1 in bytes. */
+  l1Bytes: number;
 }
 
 /** Options for a core `Cache` built from the Worker's config (the caller adds its in-flight map). */
@@ -113,6 +121,8 @@ export const readCacheConfig = defineConfig(
     INVALIDATION_RULES: jsonVar(RulesSchema, {}),
     ORIGIN_URL: z.string().optional().transform(originUrl),
     ORIGIN_TIMEOUT_MS: intVar(5000, 100, 30_000),
+    CACHE_L1_MS: intVar(0, 0, MAX_L1_MS),
+    CACHE_L1_BYTES: intVar(DEFAULT_L1_BYTES, 0, 64 * 1024 * 1024),
   },
   (v): CacheConfig => ({
     maxValueBytes: v.CACHE_MAX_VALUE_BYTES,
@@ -125,5 +135,7 @@ export const readCacheConfig = defineConfig(
     rules: v.INVALIDATION_RULES,
     originUrl: v.ORIGIN_URL,
     originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
+    l1DefaultMs: v.CACHE_L1_MS,
+    l1Bytes: v.CACHE_L1_BYTES,
   }),
 );

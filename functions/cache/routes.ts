@@ -1,16 +1,16 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { isolateStats } from "../../shared/cache/isolate";
+import { isolateL1, isolateStats } from "../../shared/cache/isolate";
 import { readStats, STATS_RETENTION_MINUTES } from "../../shared/cache/stats";
 import {
-  bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
+  bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, parseCacheControl, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
   MAX_TTL_SECONDS, text, validateKey, ValueTooLargeError, type CacheEntry, type CacheValue,
 } from "../../shared/cache";
 import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../platform/app-env";
-import { cacheOptions, readCacheConfig, schedulerOptions } from "./config";
+import { cacheOptions, MAX_L1_MS, readCacheConfig, schedulerOptions } from "./config";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
 import { coreCheck } from "../platform/validation";
@@ -18,6 +18,20 @@ import { cacheMiss, invalidationNotFound, invalidInput, scheduleFull, valueTooLa
 
 /** Path segments under /v1/cache that are routes, so never keys. */
 const RESERVED_KEYS = new Set(["invalidate", "invalidations", "stats"]);
+
+/**
+ * How stale a copy from the isolate's memory this read accepts, in ms: `Cache-Control:
+ * max-stale=<seconds>` on the request (capped at 300 s; `max-stale` without a value means the
+ * cap), else CACHE_L1_MS; `no-cache` means 0 (always ask Redis).
+ */
+export function l1Bound(cacheControl: string | undefined, fallbackMs: number): number {
+  const directives = parseCacheControl(cacheControl ?? null);
+  if (directives.has("no-cache")) return 0;
+  const maxStale = directives.get("max-stale");
+  if (maxStale === undefined) return fallbackMs;
+  if (maxStale === true) return MAX_L1_MS;
+  return /^\d+$/.test(maxStale) ? Math.min(Number(maxStale) * 1000, MAX_L1_MS) : fallbackMs;
+}
 
 /** The request's cache on the Worker's config (namespace "kv"). */
 export function cacheOf(c: Context<AppEnv>): Cache {
@@ -102,9 +116,18 @@ const putRoute = v1Route({
 const getRoute = v1Route({
   method: "get",
   path: "/v1/cache/{key}",
-  summary: "Read an entry (X-Cache: HIT or STALE)",
-  description: "One request to Redis. 404 when absent, expired or hard-invalidated.",
-  request: { params: KeyParams },
+  summary: "Read an entry (X-Cache: HIT, STALE or HIT-L1)",
+  description:
+    "One request to Redis. 404 when absent, expired or hard-invalidated. With `Cache-Control: max-stale=<s>` (or " +
+    "CACHE_L1_MS), a copy Redis confirmed fresh within that many seconds may be served from the isolate's memory with no " +
+    "request (X-Cache: HIT-L1, X-Cache-Confirmed: how long ago); an invalidation made elsewhere shows within that bound, " +
+    "one made through the same isolate at once. Past the bound the copy is revalidated without resending the value.",
+  request: {
+    params: KeyParams,
+    headers: z.object({
+      "cache-control": z.string().optional().openapi({ param: { name: "cache-control", in: "header" }, description: "max-stale=<seconds> accepts a copy from the isolate's memory", example: "max-stale=5" }),
+    }),
+  },
   responses: { 200: jsonResponse("The entry", EntrySchema), ...problems(400, 404) },
 });
 
@@ -232,10 +255,14 @@ cacheRoutes
   })
   .openapi(getRoute, async (c) => {
     const { key } = c.req.valid("param");
-    const entry = await cacheOf(c).get(key);
+    const config = readCacheConfig(c.env);
+    isolateL1.setBudget(config.l1Bytes);
+    const maxStaleMs = l1Bound(c.req.header("Cache-Control"), config.l1DefaultMs);
+    const entry = await cacheOf(c).get(key, maxStaleMs > 0 ? { maxStaleMs } : {});
     if (!entry) throw cacheMiss(key);
-    c.header("X-Cache", entry.stale ? "STALE" : "HIT");
+    c.header("X-Cache", entry.l1 ? "HIT-L1" : entry.stale ? "STALE" : "HIT");
     c.header("Age", String(entry.ageSeconds));
+    if (entry.l1) c.header("X-Cache-Confirmed", `${entry.l1.confirmedMsAgo}ms`);
     return c.json(entryBody(key, entry), 200);
   })
   .openapi(deleteRoute, async (c) => {

@@ -4,7 +4,8 @@ import { DEFAULT_PREFIX } from "../keys";
 import { assertRawReplies, type ScriptClient } from "../redis/client";
 import { invalidateCall, parseEvent, parseRead, parseStore, readCall, releaseCall, State, storeCall, type ReadResult, type StoreOutcome } from "./codec";
 import type { InflightMap } from "./inflight";
-import { isolateInflight, isolateStats } from "./isolate";
+import { isolateInflight, isolateL1, isolateStats } from "./isolate";
+import type { L1Cache, L1Copy } from "./l1";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "./scripts";
@@ -52,6 +53,20 @@ export interface CacheOptions {
   stats?: CacheStats | false;
   /** Reports failures nobody awaits (background refreshes, a store after a load). Default console.warn. */
   onBackgroundError?: (error: unknown) => void;
+  /**
+   * The in-isolate L1 that reads with `maxStaleMs` may be answered from. Default: the isolate's
+   * own (pass a new one to act as another isolate); `false` turns it off.
+   */
+  l1?: L1Cache | false;
+}
+
+/**
+ * A read that accepts a copy from the isolate's memory (L1) when Redis confirmed it fresh no
+ * longer ago than `maxStaleMs`. Absent: always ask Redis. Changes made through this isolate
+ * take effect at once; changes made elsewhere within `maxStaleMs`.
+ */
+export interface L1ReadOptions {
+  maxStaleMs?: number;
 }
 
 /**
@@ -78,6 +93,7 @@ export class Cache {
   readonly #fillWindowMs: number;
   readonly #onBackgroundError: (error: unknown) => void;
   readonly #stats: CacheStats | false;
+  readonly #l1: L1Cache | false;
 
   constructor(redis: CacheRedis, options: CacheOptions = {}) {
     assertRawReplies(redis);
@@ -91,16 +107,55 @@ export class Cache {
     this.#random = options.random ?? Math.random;
     this.#inflight = options.inflight ?? isolateInflight;
     this.#stats = options.stats ?? isolateStats;
+    this.#l1 = options.l1 ?? isolateL1;
     this.#fillWindowMs = options.fillWindowMs ?? 60_000;
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("cache background work failed:", error));
   }
 
-  /** The entry, fresh or stale, or null when absent, expired or hard-invalidated. One request. */
-  async get(key: string): Promise<CacheEntry | null> {
+  /**
+   * The entry, fresh or stale, or null when absent, expired or hard-invalidated. One request;
+   * none when `maxStaleMs` is given and the isolate holds a copy Redis confirmed fresh within it
+   * (the entry then has `l1`).
+   */
+  async get(key: string, options: L1ReadOptions = {}): Promise<CacheEntry | null> {
     validateKey(key);
-    const read = await this.#read(key, "", false);
-    const entry = read.state === State.ErrorOnly ? null : (read.entry ?? null);
+    const l1 = this.#l1Lookup(key, options);
+    if (l1.copy) {
+      this.#count("hits");
+      return fromCopy(l1.copy, this.#l1 as L1Cache);
+    }
+    const read = await this.#read(key, "", false, l1.known);
+    const entry = read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, l1.generation);
     this.#count(entry === null ? "misses" : entry.stale ? "staleHits" : "hits");
+    return entry;
+  }
+
+  /** A servable L1 copy, or the version to revalidate and the L1 generation the read starts at. */
+  #l1Lookup(key: string, options: L1ReadOptions): { copy?: L1Copy; known: string; generation: number } {
+    const l1 = this.#l1;
+    if (!l1 || options.maxStaleMs === undefined) return { known: "", generation: -1 };
+    const found = l1.lookup(this.keys.entry(key), options.maxStaleMs);
+    if (found.kind === "hit") return { copy: found.copy, known: "", generation: l1.generation };
+    return { known: found.kind === "revalidate" ? found.copy.version : "", generation: l1.generation };
+  }
+
+  /**
+   * The entry of a read, kept in L1 when the read accepted it (generation >= 0) and it is fresh;
+   * when Redis said the held copy is unchanged, that copy, confirmed now.
+   */
+  #l1Settle(key: string, read: ReadResult, generation: number): CacheEntry | null {
+    const l1 = this.#l1;
+    const l1Key = this.keys.entry(key);
+    if (read.unchanged) {
+      const copy = l1 ? l1.lookup(l1Key, Number.POSITIVE_INFINITY) : { kind: "none" as const };
+      if (copy.kind === "none" || !l1) return null; // dropped meanwhile by an invalidation here: absent to this caller
+      l1.confirm(l1Key, { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs! });
+      return { ...fromCopy(copy.copy, l1), l1: undefined };
+    }
+    const entry = read.entry ?? null;
+    if (l1 && generation >= 0 && entry && (read.state === State.Fresh || read.state === State.EarlyRefresh)) {
+      l1.keep(l1Key, entry, read.version ?? "", { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs!, storedAtUs: read.storedAtUs! }, generation);
+    }
     return entry;
   }
 
@@ -126,6 +181,7 @@ export class Cache {
     validateKey(key);
     const entry = resolveEntryOptions(options);
     const encoded = encodeValue(value, this.#maxValueBytes);
+    if (this.#l1) this.#l1.drop(this.keys.entry(key));
     const outcome = await this.#store(key, encoded, entry, "", "");
     return { replaced: outcome.stored && outcome.replaced };
   }
@@ -143,7 +199,10 @@ export class Cache {
   async invalidate(invalidation: Invalidation): Promise<InvalidationEvent> {
     const validated = validateInvalidation(invalidation);
     const call = invalidateCall(this.keys, validated, { epoch: randomId(), fillWindowMs: this.#fillWindowMs, channel: this.channel });
+    if (this.#l1) this.#l1.invalidate(validated.tags, validated.keys.map((k) => this.keys.entry(k)));
     const [, event] = await INVALIDATE.run(this.#redis, call);
+    // Again after: a read that started before the invalidation applied must not keep its copy.
+    if (this.#l1) this.#l1.invalidate(validated.tags, validated.keys.map((k) => this.keys.entry(k)));
     return parseEvent(event);
   }
 
@@ -153,11 +212,16 @@ export class Cache {
    * (in-flight map) and once across isolates (Redis lease), the others waiting briefly for the
    * fill. A loader error is answered with the stale entry within its stale-if-error window.
    */
-  async fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions = {}): Promise<FetchResult<L>> {
+  async fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions & L1ReadOptions = {}): Promise<FetchResult<L>> {
     validateKey(key);
     if (options.ttl !== undefined) resolveEntryOptions({ ...options, ttl: options.ttl });
-    const result = await this.#inflight.run(this.keys.entry(key), () => this.#fetch(key, loader, options), this.#leaseMs + this.#waitMs);
-    if (result.status !== "BYPASS") this.#count(result.status === "HIT" ? "hits" : result.status === "STALE" ? "staleHits" : "misses");
+    const l1 = this.#l1Lookup(key, options);
+    if (l1.copy) {
+      this.#count("hits");
+      return { ...fromCopy(l1.copy, this.#l1 as L1Cache), status: "HIT-L1" };
+    }
+    const result = await this.#inflight.run(this.keys.entry(key), () => this.#fetch(key, loader, options, l1), this.#leaseMs + this.#waitMs);
+    if (result.status !== "BYPASS") this.#count(result.status === "MISS" ? "misses" : result.status === "STALE" ? "staleHits" : "hits");
     return result;
   }
 
@@ -170,20 +234,29 @@ export class Cache {
     return unwrap(result.value) as T;
   }
 
-  async #fetch<L extends Loaded>(key: string, loader: () => Promise<L>, options: FetchOptions): Promise<FetchResult<L>> {
+  async #fetch<L extends Loaded>(
+    key: string,
+    loader: () => Promise<L>,
+    options: FetchOptions,
+    l1: { known: string; generation: number },
+  ): Promise<FetchResult<L>> {
     const token = randomId();
     let waitedMs = 0;
     let delayMs = 20;
+    let known = l1.known;
     for (;;) {
       let read: ReadResult;
       try {
-        read = await this.#read(key, token, true);
+        read = await this.#read(key, token, true, known);
       } catch (error) {
         if (options.onRedisError === "throw") throw error;
         this.#onBackgroundError(error);
         return bypass(await loader());
       }
-      const entry = read.entry;
+      known = "";
+      const settled = read.state === State.Absent ? null : this.#l1Settle(key, read, l1.generation);
+      if (read.unchanged && !settled) continue; // the held copy went meanwhile: read it again
+      const entry = settled ?? undefined;
       if (entry && (read.state === State.Fresh || read.state === State.EarlyRefresh || read.state === State.Stale)) {
         if (read.lease) this.#refreshInBackground(key, loader, options, read, token);
         return { ...entry, status: read.state === State.Stale ? "STALE" : "HIT" };
@@ -244,9 +317,9 @@ export class Cache {
     options.waitUntil?.(task);
   }
 
-  async #read(key: string, token: string, takeLease: boolean): Promise<ReadResult> {
+  async #read(key: string, token: string, takeLease: boolean, known = ""): Promise<ReadResult> {
     const gap = takeLease ? xfetchMultiplier(this.#beta, this.#random) : 0;
-    const call = readCall(this.keys, key, { leaseMs: takeLease ? this.#leaseMs : 0, token, gap });
+    const call = readCall(this.keys, key, { leaseMs: takeLease ? this.#leaseMs : 0, token, gap, known });
     return parseRead(await READ_ENTRY.run(this.#redis, call));
   }
 
@@ -287,6 +360,17 @@ export function validateInvalidation(invalidation: Invalidation): Required<Inval
 /** The plain value: JSON as parsed, text as a string, bytes as a Uint8Array. */
 export function unwrap(value: CacheValue): unknown {
   return value.type === "json" ? value.value : value.type === "text" ? value.text : value.bytes;
+}
+
+/** An L1 copy as an entry, its age and TTL counted on the local clock. */
+function fromCopy(copy: L1Copy, l1: L1Cache): CacheEntry {
+  const now = l1.now();
+  return {
+    ...copy.entry,
+    ageSeconds: Math.max(0, Math.floor((now - copy.storedAt) / 1000)),
+    ttlSeconds: Math.max(0, Math.ceil((copy.freshUntil - now) / 1000)),
+    l1: { confirmedMsAgo: Math.max(0, now - copy.confirmedAt) },
+  };
 }
 
 function bypass<L extends Loaded>(loaded: L): FetchResult<L> {

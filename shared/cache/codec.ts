@@ -21,13 +21,26 @@ export interface ReadResult {
   state: State;
   nowUs: number;
   lease: boolean;
-  /** Present unless the state is Absent. */
+  /** Present unless the state is Absent, or the caller's copy is `unchanged`. */
   entry?: CacheEntry;
+  /** The id of the store that wrote the entry (unless Absent). */
+  version?: string;
+  /** The caller's copy (of version `known`) is still the entry, and fresh: its value was not sent. */
+  unchanged?: boolean;
+  /** Redis times (µs) of the entry: stored at, fresh until (unless Absent). */
+  storedAtUs?: number;
+  freshUntilUs?: number;
 }
 
-/** READ_ENTRY's call: a plain read (`leaseMs` 0) or a read that takes the lease for `token`. */
-export function readCall(keys: CacheKeys, key: string, options: { leaseMs: number; token: string; gap: number }): ScriptCall {
-  return READ_ENTRY.call({ entry: keys.entry(key), tags: keys.tags }, { leaseMs: options.leaseMs, token: options.token, gap: options.gap });
+/**
+ * READ_ENTRY's call: a plain read (`leaseMs` 0) or a read that takes the lease for `token`;
+ * `known` is the version of a copy the caller holds ("" when none).
+ */
+export function readCall(keys: CacheKeys, key: string, options: { leaseMs: number; token: string; gap: number; known?: string }): ScriptCall {
+  return READ_ENTRY.call(
+    { entry: keys.entry(key), tags: keys.tags },
+    { leaseMs: options.leaseMs, token: options.token, gap: options.gap, known: options.known ?? "" },
+  );
 }
 
 /**
@@ -39,12 +52,15 @@ export function parseRead(reply: unknown[]): ReadResult {
   const nowUs = Number(reply[1]);
   const lease = Number(reply[2]) === 1;
   if (state === State.Absent) return { state, nowUs, lease };
-  const [, , , v, f, ct, t, e, g] = reply.map((x) => (x === null || x === undefined ? "" : String(x)));
+  const [, , , v, f, ct, t, e, g, o, same] = reply.map((x) => (x === null || x === undefined ? "" : String(x)));
   const stale = state === State.Stale || state === State.ErrorOnly;
+  const version = { version: o ?? "", storedAtUs: Number(t), freshUntilUs: Number(e) };
+  if (same === "1") return { state, nowUs, lease, ...version, unchanged: true };
   return {
     state,
     nowUs,
     lease,
+    ...version,
     entry: {
       value: decodeValue(f ?? "", ct ?? "", v ?? ""),
       tags: g ? g.split(TAG_SEPARATOR) : [],

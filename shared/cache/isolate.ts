@@ -1,4 +1,5 @@
 import { InflightMap } from "./inflight";
+import { L1Cache } from "./l1";
 import { CacheStats } from "./stats";
 
 /**
@@ -12,3 +13,6 @@ export const isolateInflight = new InflightMap();
 
 /** Hits, stale hits, misses and fills of this isolate, waiting to be flushed. */
 export const isolateStats = new CacheStats();
+
+/** Copies of entries Redis confirmed fresh, for reads that accept a bounded staleness. */
+export const isolateL1 = new L1Cache();

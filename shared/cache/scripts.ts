@@ -13,20 +13,23 @@ import { LUA_INVALIDATE, LUA_RECORD } from "./lua";
  * lease (written into the record) when the caller will load.
  *
  * Returns {state, now_us, lease} when absent, else {state, now_us, lease, value, format,
- * content type, stored at, fresh until, tags (\x1f-joined)}. States: 0 absent, 1 fresh,
+ * content type, stored at, fresh until, tags (\x1f-joined), version, unchanged}: `version` is
+ * the id of the store that wrote the entry; when it equals `known` (the version of a copy the
+ * caller holds) and the entry is fresh, `unchanged` is 1 and the value is left out, so
+ * revalidating a large hot value costs almost no bandwidth. States: 0 absent, 1 fresh,
  * 2 stale (serve and refresh), 3 expired but within stale-if-error, 4 fresh but picked for
  * early refresh (XFetch). An entry is absent when a tag's epoch differs from the one it was
  * stored with (a hard invalidation, or a table that lost the tag); a soft invalidation at or
  * after its as-of time makes it stale. A hard invalidation always moves the epoch, so a read
  * needs only epochs and soft times.
  */
-export const READ_ENTRY = defineScript<"entry" | "tags", "leaseMs" | "token" | "gap", unknown[]>({
+export const READ_ENTRY = defineScript<"entry" | "tags", "leaseMs" | "token" | "gap" | "known", unknown[]>({
   name: "cache-read",
   keys: ["entry", "tags"],
   // leaseMs: "0" for a plain read, which never takes the lease. token: random per call (a
   // retried request finds its own token and still holds the lease). gap: XFetch multiplier
-  // beta * -ln(random); "0" means no early refresh.
-  args: ["leaseMs", "token", "gap"],
+  // beta * -ln(random); "0" means no early refresh. known: the version of the caller's copy ("" none).
+  args: ["leaseMs", "token", "gap", "known"],
   uses: [LUA_TIME, LUA_RECORD],
   lua: String.raw`
 local now = now_us()
@@ -80,7 +83,10 @@ if state ~= 1 and ARG.leaseMs ~= "0" then
   end
 end
 if state == 0 then return { 0, fmt(now), lease } end
-return { state, fmt(now), lease, r.data, r.f, r.ct, r.t, r.e, r.g }
+if ARG.known ~= "" and r.o == ARG.known and (state == 1 or state == 4) then
+  return { state, fmt(now), lease, "", r.f, r.ct, r.t, r.e, r.g, r.o, 1 }
+end
+return { state, fmt(now), lease, r.data, r.f, r.ct, r.t, r.e, r.g, r.o, 0 }
 `,
 });
 

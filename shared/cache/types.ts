@@ -39,8 +39,8 @@ export interface FetchOptions extends Partial<EntryOptions> {
   onRedisError?: "bypass" | "throw";
 }
 
-/** `X-Cache` vocabulary. */
-export type CacheStatus = "HIT" | "MISS" | "STALE" | "BYPASS";
+/** `X-Cache` vocabulary; HIT-L1: answered from the isolate's memory (see `maxStaleMs`). */
+export type CacheStatus = "HIT" | "HIT-L1" | "MISS" | "STALE" | "BYPASS";
 
 /** An entry as read. */
 export interface CacheEntry {
@@ -55,6 +55,8 @@ export interface CacheEntry {
    * value a fetch just loaded, also when an invalidation or a newer value overtook the load.
    */
   stale: boolean;
+  /** Present when the entry came from the isolate's memory: how long ago Redis confirmed it fresh. */
+  l1?: { confirmedMsAgo: number } | undefined;
 }
 
 /** The outcome of {@link Cache.fetch}. */

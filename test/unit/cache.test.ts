@@ -24,18 +24,30 @@ describe("read", () => {
   it("passes the entry and the tag table as KEYS, the lease request as ARGV", () => {
     expect(readCall(keys, "k", { leaseMs: 5000, token: "t", gap: 0 })).toEqual({
       keys: ["p:cache:entry:kv:k", "p:cache:tags"],
-      args: ["5000", "t", "0"],
+      args: ["5000", "t", "0", ""],
     });
   });
 
   it("parses a miss, and a stale hit with tags, age and ttl from Redis time", () => {
     expect(parseRead([0, "1000000", 1])).toEqual({ state: State.Absent, nowUs: 1_000_000, lease: true });
-    const read = parseRead([2, "10000000", 0, '{"a":1}', "j", "", "7000000", "9000000", "a\x1fb"]);
+    const read = parseRead([2, "10000000", 0, '{"a":1}', "j", "", "7000000", "9000000", "a\x1fb", "v1", 0]);
     expect(read).toEqual({
       state: State.Stale,
       nowUs: 10_000_000,
       lease: false,
+      version: "v1",
+      storedAtUs: 7_000_000,
+      freshUntilUs: 9_000_000,
       entry: { value: json({ a: 1 }), tags: ["a", "b"], ageSeconds: 3, ttlSeconds: 0, stale: true },
+    });
+    expect(parseRead([1, "10000000", 0, "", "j", "", "7000000", "19000000", "", "v1", 1])).toEqual({
+      state: State.Fresh,
+      nowUs: 10_000_000,
+      lease: false,
+      version: "v1",
+      storedAtUs: 7_000_000,
+      freshUntilUs: 19_000_000,
+      unchanged: true,
     });
     expect(parseRead([1, "10000000", 0, "hi", "t", "text/plain", "10000000", "12500000", ""]).entry).toMatchObject({
       tags: [],
@@ -138,5 +150,28 @@ describe("XFetch and stable serialisation", () => {
 
   it("serialises objects with sorted keys", () => {
     expect(stableStringify([{ b: 1, a: 2 }])).toBe('[{"a":2,"b":1}]');
+  });
+});
+
+describe("L1 budget and bounds (no Redis)", () => {
+  it("keeps only fresh copies within the budget, serves within the bound, asks past it, drops by tag", async () => {
+    const { L1Cache } = await import("../../shared/cache/l1");
+    let now = 1_000;
+    const l1 = new L1Cache(2_000, () => now);
+    const entry = (n: number, tags: string[] = []) => ({ value: json("x".repeat(n)), tags, ageSeconds: 0, ttlSeconds: 60, stale: false });
+    const timing = { nowUs: 0, freshUntilUs: 60_000_000, storedAtUs: 0 };
+    l1.keep("a", entry(100, ["t"]), "v", timing, l1.generation);
+    expect(l1.lookup("a", 500).kind).toBe("hit");
+    now += 600;
+    expect(l1.lookup("a", 500).kind).toBe("revalidate");
+    l1.keep("big", entry(5_000), "v", timing, l1.generation); // over the whole budget: not kept
+    expect(l1.lookup("big", 500).kind).toBe("none");
+    const stale = l1.generation;
+    l1.invalidate(["t"], []);
+    expect(l1.lookup("a", 10_000).kind).toBe("none");
+    l1.keep("a", entry(100, ["t"]), "v", timing, stale); // a read that raced the invalidation
+    expect(l1.lookup("a", 10_000).kind).toBe("none");
+    for (let i = 0; i < 50; i++) l1.keep(`k${i}`, entry(100), "v", timing, l1.generation);
+    expect(l1.bytes).toBeLessThanOrEqual(2_000);
   });
 });
