@@ -132,6 +132,7 @@ export const SUBMIT = defineScript<"state", "spec", string>({
   uses: [LUA_TIME, LUA_BOARD],
   lua: String.raw`
 local MAX_CALLS = 32
+local MAX_POP = 200
 local spec = cjson.decode(ARG.spec)
 local now_u = spec.now and spec.now * 1000 or now_us()
 local now = math.floor(now_u / 1000)
@@ -244,7 +245,9 @@ for _, d in ipairs(listed) do
       latest = math.max(latest, d.exp)
     end
     if spec.cap then
-      local over = redis.call('ZCARD', d.key) - spec.cap
+      -- At most MAX_POP per version and call: a batch adds at most 100, and a cap lowered a
+      -- long way is reached over several submits instead of in one unbounded script.
+      local over = math.min(redis.call('ZCARD', d.key) - spec.cap, MAX_POP)
       if over > 0 then
         local popped, others = redis.call('ZPOPMIN', d.key, over), {}
         for j = 1, #popped, 2 do

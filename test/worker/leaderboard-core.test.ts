@@ -347,6 +347,19 @@ describe("caps, names and removal", () => {
     for (const period of ALL_PERIODS) expect(await order(lb, board, period)).toEqual(["m20", "m40", "high"]);
   });
 
+  it("a cap lowered a long way trims by at most 200 members per submit that adds one", async () => {
+    const { lb, board, config } = fresh({ periods: ["all-time"] });
+    for (let start = 0; start < 300; start += 100) {
+      accepted(await lb.submitMany(board, Array.from({ length: 100 }, (_, j) => ({ member: `m${start + j}`, score: start + j }))));
+    }
+    const lowered = new Leaderboards(testRedis(), { prefix: PREFIX, boards: () => ({ ...config, cap: 10 }) });
+    expect(await lowered.submit(board, "new1", 1000)).toMatchObject({ rank: 1 });
+    expect(await lb.count(board)).toBe(101);
+    expect(await lowered.submit(board, "new2", 999)).toMatchObject({ rank: 2 });
+    expect(await order(lb, board)).toEqual(["new1", "new2", ...Array.from({ length: 8 }, (_, i) => `m${299 - i}`)]);
+    expect(await lb.member(board, "m291")).toBeNull();
+  });
+
   it("a display name is the member's: kept when omitted, replaced everywhere when given", async () => {
     const { lb, board } = fresh();
     const long = "é".repeat(512); // 1024 bytes
