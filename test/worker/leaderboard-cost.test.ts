@@ -56,6 +56,13 @@ describe("billed commands per operation (steady state)", () => {
     expect(cost.byCommand).toEqual({ evalsha: 1, time: 1, hmget: 1, zadd: 4, pexpireat: 3, zrevrank: 4, hset: 1 });
   });
 
+  it("a batch of n new members: 8n + 7", async () => {
+    const { lb, board } = await seeded();
+    const cost = await billed(async () => accepted(await lb.submitMany(board, Array.from({ length: 10 }, (_, i) => ({ member: `n${i}`, score: i })))));
+    expect(cost.total).toBe(8 * 10 + 7);
+    expect(cost.byCommand).toEqual({ evalsha: 1, time: 1, hmget: 1, zadd: 40, pexpireat: 3, zrevrank: 40, hset: 1 });
+  });
+
   it("a repeat of an idempotency key: TIME, HMGET and its GET", async () => {
     const { lb, board } = await seeded();
     await lb.submit(board, "m3", 1, { idempotencyKey: "k" });
