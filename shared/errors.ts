@@ -69,12 +69,7 @@ export function redisErrorCode(error: unknown): string | undefined {
   return ERROR_CODE.exec(error.message)?.[1];
 }
 
-/** @deprecated Until leaderboards return expected outcomes as results. */
-export class NotFoundError extends Error {
-  override readonly name = "NotFoundError";
-}
-
-/** @deprecated Until leaderboards return expected outcomes as results. */
+/** @deprecated Until `withLock` returns a busy lock as a result (its LockBusyError extends this). */
 export class ConflictError extends Error {
   override readonly name = "ConflictError";
   constructor(

@@ -4,6 +4,10 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
  * Leaderboard scenarios on one unconfigured board (so the defaults: all-time, daily, weekly
  * and monthly), seeded with MEMBERS members by batch submits before the first scenario.
  * Every operation is one Lua script, so one REST request to Redis for the leaderboard itself.
+ *
+ * The submits: a mix (mode best, scores spread so that about half improve), then the two
+ * ends of it measured apart: a best that never beats the stored score (nothing changes) and
+ * a sum that changes the score in all four periods.
  */
 const MEMBERS = 1000;
 const BATCH = 100;
@@ -41,6 +45,31 @@ export const scenarios: Scenario[] = [
       const res = await ctx.call(`/v1/leaderboards/${boardOf(ctx)}/scores`, {
         method: "POST",
         body: JSON.stringify({ member: memberOf(i * 13), score: (i * 104_729) % 100_000 }),
+      });
+      await expectStatus(res, 200);
+    },
+  },
+  {
+    group: "leaderboard",
+    name: "POST scores (best, not beaten: no change)",
+    setup: seed,
+    // Every seeded score is at least 0, so a best of -1 never changes anything.
+    run: async (ctx, i) => {
+      const res = await ctx.call(`/v1/leaderboards/${boardOf(ctx)}/scores`, {
+        method: "POST",
+        body: JSON.stringify({ member: memberOf(i * 7), score: -1 }),
+      });
+      await expectStatus(res, 200);
+    },
+  },
+  {
+    group: "leaderboard",
+    name: "POST scores (sum: all 4 periods change)",
+    setup: seed,
+    run: async (ctx, i) => {
+      const res = await ctx.call(`/v1/leaderboards/${boardOf(ctx)}/scores`, {
+        method: "POST",
+        body: JSON.stringify({ member: memberOf(i * 11), score: 1, mode: "sum" }),
       });
       await expectStatus(res, 200);
     },

@@ -1,13 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { InvalidInputError } from "../../shared/errors";
 import { validateName } from "../../shared/keys";
-import { DEFAULT_BOARD, MAX_VERSIONS, type BoardConfig } from "../../shared/leaderboard/board";
-import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
-import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
-import { ConfigError, defineConfig, jsonVar } from "../platform/config";
-
-/** Largest `cap` a board may set. */
-export const MAX_CAP = 10_000_000;
+import { DEFAULT_BOARD, MAX_CAP, MAX_VERSIONS, PERIOD_KINDS, SUBMIT_MODES, type BoardConfig } from "../../shared/leaderboard";
+import { defineConfig, jsonVar } from "../platform/config";
+import { coreCheck } from "../platform/validation";
 
 const BoardSchema = z
   .object({
@@ -23,42 +18,27 @@ const BoardSchema = z
   })
   .strict();
 
-const BoardsSchema = z.record(z.string(), BoardSchema);
+/** Board name → settings; a name is checked as the core checks a board name ("*" is the defaults). */
+const BoardsSchema = z.record(z.string().superRefine(coreCheck((name) => validateName(name, "board"))), BoardSchema);
 
 /** Board configuration by name: listed boards, else the defaults ("*" entry over built-ins). */
 export type BoardLookup = (board: string) => BoardConfig;
 
 /**
- * Parses LEADERBOARDS once per `env`: a JSON object from board name to
+ * LEADERBOARDS, parsed once per `env`: a JSON object from board name to
  * `{ order?, mode?, periods?, versions?, cap? }`. Omitted fields take the defaults:
  * `{ order: "desc", mode: "best", periods: ["all-time", "daily", "weekly", "monthly"],
  * versions: 2, cap: null }`, which the optional "*" entry overrides for every board not
- * listed. An invalid value is a 500 naming LEADERBOARDS.
+ * listed. An invalid value is one ConfigError naming LEADERBOARDS (HTTP: 500 `misconfigured`).
  *
  * @example LEADERBOARDS='{"*":{"periods":["all-time"]},"laps":{"order":"asc","periods":["daily"],"versions":7}}'
  */
-export const readLeaderboardConfig = defineConfig({ LEADERBOARDS: jsonVar(z.unknown(), {}) }, (v): BoardLookup => parse(v.LEADERBOARDS));
-
-function parse(raw: unknown): BoardLookup {
-  const result = BoardsSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError("LEADERBOARDS", `must map board names to board settings: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  const { "*": overrides, ...named } = result.data;
+export const readLeaderboardConfig = defineConfig({ LEADERBOARDS: jsonVar(BoardsSchema, {}) }, (v): BoardLookup => {
+  const { "*": overrides, ...named } = v.LEADERBOARDS;
   const defaults = merge(DEFAULT_BOARD, overrides);
-  const boards = new Map<string, BoardConfig>();
-  for (const [name, settings] of Object.entries(named)) {
-    try {
-      validateName(name, "board");
-    } catch (error) {
-      if (error instanceof InvalidInputError) throw new ConfigError("LEADERBOARDS", `board name "${name}": ${error.message}`);
-      throw error;
-    }
-    boards.set(name, merge(defaults, settings));
-  }
+  const boards = new Map(Object.entries(named).map(([name, settings]) => [name, merge(defaults, settings)]));
   return (board) => boards.get(board) ?? defaults;
-}
+});
 
 function merge(base: BoardConfig, settings: z.infer<typeof BoardSchema> | undefined): BoardConfig {
   return Object.freeze({

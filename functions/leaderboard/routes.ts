@@ -1,20 +1,29 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { NotFoundError } from "../../shared/errors";
-import { Leaderboards, MAX_AROUND, MAX_BATCH, MAX_DISPLAY_NAME_BYTES, MAX_LIMIT, MAX_OFFSET } from "../../shared/leaderboard/leaderboard";
-import { SUBMIT_MODES } from "../../shared/leaderboard/modes";
-import { PERIOD_KINDS } from "../../shared/leaderboard/periods";
-import { RANKING_NAMES } from "../../shared/leaderboard/ranking";
-import { MAX_SCORE } from "../../shared/leaderboard/score";
+import {
+  Leaderboards,
+  MAX_AROUND,
+  MAX_BATCH,
+  MAX_DENSE_POSITION,
+  MAX_DISPLAY_NAME_BYTES,
+  MAX_LIMIT,
+  MAX_OFFSET,
+  MAX_SCORE,
+  PERIOD_KINDS,
+  RANKING_NAMES,
+  SUBMIT_MODES,
+} from "../../shared/leaderboard";
 import type { AppEnv } from "../platform/app-env";
 import { readLeaderboardConfig } from "./config";
+import { denseTooDeep, memberNotFound, submitRefused } from "./problems";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
 import { nameString } from "../platform/validation";
 
 /**
  * The request's leaderboard core. Its Redis client keeps the default retry: a resent submit
- * replays (idempotency key or per-call guard), and reads and deletes are safe to repeat.
+ * replays (its idempotency key, or the call remembered in each member's state), and reads,
+ * removals and deletes are safe to repeat.
  */
 function boardsOf(c: Context<AppEnv>): Leaderboards {
   return new Leaderboards(redisOf(c), { prefix: c.var.config.keyPrefix, boards: readLeaderboardConfig(c.env) });
@@ -73,7 +82,10 @@ const At = z
 const ReadQuery = {
   period: z.enum(PERIOD_KINDS).optional().openapi({ description: "Default: the board's first period" }),
   at: At,
-  ranking: z.enum(RANKING_NAMES).optional().openapi({ description: "ordinal (default) 1,2,3,4; competition 1,2,2,4; dense 1,2,2,3" }),
+  ranking: z
+    .enum(RANKING_NAMES)
+    .optional()
+    .openapi({ description: `ordinal (default) 1,2,3,4; competition 1,2,2,4; dense 1,2,2,3 (within the first ${MAX_DENSE_POSITION} positions)` }),
 };
 
 const Page = z
@@ -159,11 +171,16 @@ export const leaderboardRoutes = createRouter()
   .openapi(submitRoute, async (c) => {
     const { board } = c.req.valid("param");
     const { member, score, ...options } = c.req.valid("json");
-    return c.json(await boardsOf(c).submit(board, member, score, options), 200);
+    const outcome = await boardsOf(c).submit(board, member, score, options);
+    if (!outcome.accepted) throw submitRefused(outcome);
+    const { accepted: _, ...result } = outcome;
+    return c.json(result, 200);
   })
   .openapi(batchRoute, async (c) => {
     const { board } = c.req.valid("param");
-    return c.json({ results: await boardsOf(c).submitMany(board, c.req.valid("json").entries) }, 200);
+    const outcome = await boardsOf(c).submitMany(board, c.req.valid("json").entries);
+    if (!outcome.accepted) throw submitRefused(outcome);
+    return c.json({ results: outcome.results }, 200);
   })
   .openapi(topRoute, async (c) => {
     const { board } = c.req.valid("param");
@@ -172,7 +189,8 @@ export const leaderboardRoutes = createRouter()
   .openapi(memberRoute, async (c) => {
     const { board, member } = c.req.valid("param");
     const standing = await boardsOf(c).member(board, member, c.req.valid("query"));
-    if (!standing) throw new NotFoundError(`Member "${member}" is not on board "${board}" in that period`);
+    if (standing === null) throw memberNotFound(board, member);
+    if ("tooDeep" in standing) throw denseTooDeep(standing.position);
     return c.json(standing, 200);
   })
   .openapi(removeMemberRoute, async (c) => {

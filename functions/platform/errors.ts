@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ConflictError, InvalidInputError, NotFoundError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
+import { ConflictError, InvalidInputError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
 import { ConfigError } from "./config";
 import { RedisNotConfiguredError } from "./redis";
 import type { AppEnv } from "./app-env";
@@ -31,9 +31,6 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
       detail: error.message,
       ...(error.field ? { errors: [{ path: error.field, message: error.message }] } : {}),
     });
-  }
-  if (error instanceof NotFoundError) {
-    return problemResponse({ type: "urn:problem:not-found", title: "Not found", status: 404, detail: error.message });
   }
   if (error instanceof ConflictError) {
     return problemResponse({

@@ -169,8 +169,22 @@ describe("idempotency over HTTP", () => {
     await submit(board, { ...body, idempotencyKey: "match-8" });
     expect((await top(board)).entries[0]?.score).toBe(10);
     const conflict = await problemOf(await submit(board, { ...body, score: 6 }), 409);
-    expect(conflict.type).toBe("urn:problem:conflict");
-    expect((await top(board)).entries[0]?.score).toBe(10);
+    expect(conflict).toMatchObject({ type: "urn:problem:conflict", field: "idempotencyKey" });
+    const batch = await api(path(board, "/scores/batch"), json({ entries: [{ member: "q", score: 1 }, { ...body, score: 6 }] }));
+    expect(await problemOf(batch, 409)).toMatchObject({ type: "urn:problem:conflict", field: "entries.1.idempotencyKey" });
+    expect((await top(board)).entries).toEqual([{ rank: 1, member: "p", score: 10 }]);
+  });
+});
+
+describe("refused submits over HTTP", () => {
+  it("a sum leaving ±1e12 is a 400 naming the entry's score, and changes nothing", async () => {
+    const board = uniqueName("range");
+    await submit(board, { member: "p", score: 999_999_999_999, mode: "sum" });
+    const single = await problemOf(await submit(board, { member: "p", score: 2, mode: "sum" }), 400);
+    expect(single).toMatchObject({ type: "urn:problem:invalid-input", errors: [{ path: "score" }] });
+    const batch = await api(path(board, "/scores/batch"), json({ entries: [{ member: "q", score: 1 }, { member: "p", score: 2, mode: "sum" }] }));
+    expect((await problemOf(batch, 400)).errors?.[0]?.path).toBe("entries.1.score");
+    expect((await top(board)).entries).toEqual([{ rank: 1, member: "p", score: 999_999_999_999 }]);
   });
 });
 
@@ -216,15 +230,23 @@ describe("bad input gets a 400 problem and changes nothing", () => {
     expect((await top(board)).entries).toEqual([{ rank: 1, member: "keep", score: 1 }]);
   });
 
-  it.each(["limit=0", "limit=-1", "limit=abc", "offset=-1", "period=yearly", "ranking=olympic", "at=yesterday", "at=-5"])(
-    "a read with %s",
-    async (query) => {
-      const board = uniqueName("badread");
-      await submit(board, { member: "keep", score: 1 });
-      await problemOf(await api(path(board, `?${query}`)), 400);
-      expect((await top(board)).total).toBe(1);
-    },
-  );
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=-1", "limit"],
+    ["limit=abc", "limit"],
+    ["offset=-1", "offset"],
+    ["period=yearly", "period"],
+    ["ranking=olympic", "ranking"],
+    ["at=yesterday", "at"],
+    ["at=-5", "at"],
+    ["period=daily&at=2000-01-01", "at"],
+    ["ranking=dense&offset=1000", "offset"],
+  ])("a read with %s", async (query, field) => {
+    const board = uniqueName("badread");
+    await submit(board, { member: "keep", score: 1 });
+    expect((await problemOf(await api(path(board, `?${query}`)), 400)).errors?.[0]?.path).toBe(field);
+    expect((await top(board)).total).toBe(1);
+  });
 
   it("a board name over 256 bytes, and a period the board does not keep", async () => {
     await problemOf(await submit("b".repeat(257), { member: "m", score: 1 }), 400);
