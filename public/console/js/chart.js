@@ -114,6 +114,7 @@ function draw(container, data) {
     const local = start - new Date(start).getTimezoneOffset() * 60_000;
     if (local % everyMs !== 0) return;
     const x = m.left + (i + 0.5) * slot;
+    if (x + 28 > width) return; // a label centred there would be cut at the right edge
     root.append(
       svg("line", { class: "tick", x1: x, x2: x, y1: m.top + plotH, y2: m.top + plotH + 4 }),
       svg("text", { class: "axis", x, y: height - 6, "text-anchor": "middle" }, formatMinute(start)),
