@@ -22,11 +22,12 @@ describe("counters view", () => {
     await chart.waitFor();
     expect(await chart.getAttribute("aria-label")).toContain(`${name}: hits per minute over the last hour, total 12`);
     expect(await page.locator("#counter-caption").innerText()).toContain("total 12");
-    // 60 minutes, one with data: a single bar with a height, as tall as the whole scale needs.
+    // 60 minutes; the hits fall in one minute (two if a minute ended between them): bars with height.
     expect(await page.locator("#counter-chart .bar-group").count()).toBe(60);
     const heights = await page.locator("#counter-chart rect.bar").evaluateAll((bars) => bars.map((b) => Number(b.getAttribute("height"))));
-    expect(heights).toHaveLength(1);
-    expect(heights[0]).toBeGreaterThan(50);
+    expect(heights.length).toBeGreaterThanOrEqual(1);
+    expect(heights.length).toBeLessThanOrEqual(2);
+    expect(Math.max(...heights)).toBeGreaterThan(50);
     await panel.getByRole("textbox", { name: "Identifier", exact: true }).fill(`e2e-${uid()}`);
     await panel.getByRole("button", { name: "Peek" }).click();
     const state = page.locator("#rate-state");
@@ -35,10 +36,11 @@ describe("counters view", () => {
 
     await snapshot(page, "counters");
 
-    // The same numbers as a table, newest minute first.
+    // The same numbers as a table, one row per minute.
     await panel.getByText("Data table").click();
-    expect(await page.locator("#counter-data tbody tr").count()).toBe(60);
-    expect(await page.locator("#counter-data tbody tr").first().innerText()).toMatch(/\t12$/);
+    const counts = await page.locator("#counter-data tbody td").allInnerTexts();
+    expect(counts).toHaveLength(60);
+    expect(counts.reduce((sum, n) => sum + Number(n), 0)).toBe(12);
 
     // A policy that is not configured: the problem's title and detail are shown.
     await panel.getByRole("textbox", { name: "Policy", exact: true }).fill("no-such-policy");

@@ -35,17 +35,18 @@ export function createFeedView(panel) {
     stop();
     const tags = parseList(fieldsOf(form).tags ?? "");
     const query = tags.length ? `?tags=${tags.map(encodeURIComponent).join(",")}` : "";
+    const connected = () => `Connected since ${formatTime(connectedAt)} · ${tags.length ? `tags ${tags.join(", ")}` : "all tags"}`;
     stream = openEventStream({
       connect: (signal, lastEventId) =>
         request(`/v1/events${query}`, { signal, headers: { Accept: "text/event-stream", ...(lastEventId ? { "Last-Event-ID": lastEventId } : {}) } }),
       onEvent: (event) => add(event.type, event.id, event.data),
-      onComment: () => setStatus(`Connected since ${formatTime(connectedAt)} · last heartbeat ${formatTime(Date.now())}`, "ok"),
+      onComment: () => setStatus(`${connected()} · last heartbeat ${formatTime(Date.now())}`, "ok"),
       isFatal: (error) => error instanceof ApiError && error.status === 401,
       onStatus: (s) => {
         if (s.state === "connecting") setStatus("Connecting…", "neutral");
         else if (s.state === "open") {
           connectedAt = Date.now();
-          setStatus(`Connected since ${formatTime(connectedAt)}${tags.length ? ` · tags ${tags.join(", ")}` : " · all tags"}`, "ok");
+          setStatus(connected(), "ok");
         } else if (s.state === "waiting") setStatus(`Disconnected (${describe(s.error)}); retrying in ${formatDuration(s.retryInMs)}`, "bad");
         else if (s.error) setStatus(`Stopped (${describe(s.error)})`, "bad");
       },
