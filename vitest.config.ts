@@ -55,8 +55,10 @@ export default defineConfig({
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
           globalSetup: ["./test/browser/global.ts"],
-          // One service and one CPU-hungry browser at a time.
+          // One service and one CPU-hungry browser at a time, after the other projects have
+          // finished, so their timing-sensitive tests do not share the CPU with Chromium.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 90_000,
           hookTimeout: 60_000,
         },
