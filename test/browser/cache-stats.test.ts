@@ -1,0 +1,59 @@
+/**
+ * Cache statistics view, against the contract of GET /v1/cache/stats:
+ * `{ minutes: [{ start, hits, staleHits, misses, fills }], totals }`, oldest first.
+ *
+ * Until the Worker serves that route, this test answers it in the browser (Playwright's
+ * page.route) with a body of exactly that shape, so what is tested is the page: the request it
+ * makes (bearer header, ?minutes=60) and how it draws the answer. Once the route lands, drop
+ * the page.route call and seed the numbers with cache reads instead.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorsOf, launchBrowser, openConsole, snapshot, token } from "./browser";
+
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(() => browser?.close());
+
+/** 60 minutes ending with the current one: a little traffic, a burst of misses and fills. */
+function contractBody() {
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
+  const minutes = Array.from({ length: 60 }, (_, i) => {
+    const burst = i === 40;
+    return { start: now - (59 - i) * 60_000, hits: i % 7, staleHits: i % 11 === 0 ? 2 : 0, misses: burst ? 9 : i % 3 === 0 ? 1 : 0, fills: burst ? 9 : i % 3 === 0 ? 1 : 0 };
+  });
+  const sum = (field: "hits" | "staleHits" | "misses" | "fills") => minutes.reduce((total, m) => total + m[field], 0);
+  return { minutes, totals: { hits: sum("hits"), staleHits: sum("staleHits"), misses: sum("misses"), fills: sum("fills") } };
+}
+
+describe("cache statistics view", () => {
+  it("asks for the last 60 minutes with the bearer token and charts hits, stale hits, misses and fills", async () => {
+    const body = contractBody();
+    const seen: { url: string; authorization: string | undefined }[] = [];
+    await browser.context.route("**/v1/cache/stats?*", (route) => {
+      seen.push({ url: route.request().url(), authorization: route.request().headers().authorization });
+      return route.fulfill({ json: body });
+    });
+
+    const page = await openConsole(browser.context, "#stats");
+    const chart = page.locator("#stats-chart svg");
+    await chart.waitFor();
+    expect(seen[0]).toEqual({ url: expect.stringMatching(/\/v1\/cache\/stats\?minutes=60$/), authorization: `Bearer ${token}` });
+
+    const { hits, staleHits, misses, fills } = body.totals;
+    expect(await page.locator("#stats-legend li").allInnerTexts()).toEqual([`hits ${hits}`, `stale hits ${staleHits}`, `misses ${misses}`, `fills ${fills}`]);
+    const reads = hits + staleHits + misses;
+    expect(await page.locator("#stats-caption").innerText()).toContain(`${reads} reads · hit ratio ${Math.round(((hits + staleHits) / reads) * 1000) / 10}%`);
+    // One stack per minute with data, each outcome in its own colour, and the fills line.
+    const nonZero = (field: "hits" | "staleHits" | "misses") => body.minutes.filter((m) => m[field] > 0).length;
+    expect(await page.locator("#stats-chart rect.series-hits").count()).toBe(nonZero("hits"));
+    expect(await page.locator("#stats-chart rect.series-stale").count()).toBe(nonZero("staleHits"));
+    expect(await page.locator("#stats-chart rect.series-misses").count()).toBe(nonZero("misses"));
+    expect((await page.locator("#stats-chart polyline.series-fills").getAttribute("points"))?.split(" ")).toHaveLength(60);
+
+    await snapshot(page, "stats");
+    await browser.context.unrouteAll();
+    expect(errorsOf(page)).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * The live invalidation feed, against GET /v1/events (Server-Sent Events): each invalidation
+ * arrives as `event: invalidation`, `id: <string>`, `data: {"tags","keys","mode","at"}`, with
+ * heartbeat comments at least every 30 s; `?tags=a,b` narrows the stream to those tags.
+ * This file fails until the Worker serves /v1/events: the feed then shows
+ * "Disconnected (404 Not found: No route for GET /v1/events)".
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(() => browser?.close());
+
+describe("invalidation feed", () => {
+  it("shows an invalidation as it happens", async () => {
+    const page = await openConsole(browser.context, "#feed");
+    const status = page.locator("#feed-status");
+    await expect.poll(() => status.innerText(), { timeout: 20_000 }).toMatch(/^Connected since /);
+
+    const tag = `e2e-feed-${uid()}`;
+    await api("/v1/cache/invalidate", { body: { tags: [tag], mode: "soft" } });
+    const item = page.locator("#feed-list > li").filter({ hasText: tag });
+    await item.waitFor({ timeout: 15_000 });
+    expect(await item.locator(".badge").innerText()).toBe("soft");
+    expect(await item.getAttribute("data-id")).not.toBe("");
+
+    await snapshot(page, "feed");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("narrows the stream to the tags asked for", async () => {
+    const page = await openConsole(browser.context, "#feed");
+    const wanted = `e2e-wanted-${uid()}`;
+    const other = `e2e-other-${uid()}`;
+    const panel = page.getByRole("tabpanel", { name: "Feed" });
+    await panel.getByRole("textbox", { name: /^Only tags/ }).fill(wanted);
+    await panel.getByRole("button", { name: "Apply" }).click();
+    await expect.poll(() => page.locator("#feed-status").innerText(), { timeout: 20_000 }).toMatch(new RegExp(`^Connected since .* · tags ${wanted}( · |$)`));
+
+    await api("/v1/cache/invalidate", { body: { tags: [other] } });
+    await api("/v1/cache/invalidate", { body: { tags: [wanted] } });
+    await page.locator("#feed-list > li").filter({ hasText: wanted }).waitFor({ timeout: 15_000 });
+    expect(await page.locator("#feed-list").innerText()).not.toContain(other);
+    expect(errorsOf(page)).toEqual([]);
+  });
+});
