@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   if (!redisUrl) {
     redisServer = await startRedisServer();
     redisUrl = redisServer.url;
-    process.stderr.write(`started a private redis-server at ${redisUrl}\n`);
+    process.stderr.write(`started a private redis-server at redis://127.0.0.1:${redisServer.port} (password-protected)\n`);
   }
 
   let endpoint: LocalEndpoint;
