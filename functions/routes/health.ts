@@ -18,7 +18,10 @@ const route = createRoute({
   },
 });
 
-/** `GET /health`: PINGs Redis once; 503 with `status: "degraded"` when it does not answer. */
+/**
+ * `GET /health`: PINGs Redis once; 503 with `status: "degraded"` when it does not answer.
+ * Echoes `INSTANCE_ID`, when set, as `X-Instance-Id`.
+ */
 export const healthRoutes = createRouter().openapi(route, async (c) => {
   const started = Date.now();
   let ok = false;
@@ -28,5 +31,7 @@ export const healthRoutes = createRouter().openapi(route, async (c) => {
     ok = false; // not configured, unreachable or timed out: all mean "degraded" here
   }
   const latencyMs = Date.now() - started;
+  // Lets `npm start` tell that the Worker answering is the one it started (see Env.INSTANCE_ID).
+  if (c.env.INSTANCE_ID) c.header("X-Instance-Id", c.env.INSTANCE_ID);
   return c.json({ status: ok ? "ok" : "degraded", redis: { ok, latencyMs } } as const, ok ? 200 : 503);
 });
