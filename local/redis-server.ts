@@ -135,7 +135,7 @@ interface ServerSettings {
 }
 
 /** The redis.conf text for one private server (quoted values use redis.conf's escapes). */
-export function redisConfig(s: ServerSettings): string {
+function redisConfig(s: ServerSettings): string {
   const lines = [
     `port ${s.port}`,
     "bind 127.0.0.1",
