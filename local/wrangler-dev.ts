@@ -48,7 +48,20 @@ export function startWranglerDev(opts: {
     // Own process group, so stopping it also stops workerd under it.
     detached: true,
   });
-  child.once("exit", () => envFile.remove());
+  // Detached, wrangler would outlive a caller that crashes (or is killed by a test runner):
+  // take its whole group down whenever this process exits.
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", killGroup);
+  child.once("exit", () => {
+    process.off("exit", killGroup);
+    envFile.remove();
+  });
   return {
     child,
     stop: async () => {

@@ -36,12 +36,18 @@ export function runScript(script: string, env: Record<string, string | undefined
   return running;
 }
 
-/** Kills (SIGKILL) every process a test started and did not stop; for afterEach. */
+/**
+ * Stops every process a test started and did not stop; for afterEach. SIGTERM first, so a
+ * launcher stops what it started (SIGKILL would orphan its detached wrangler), then SIGKILL
+ * after 10 s.
+ */
 export async function killStarted(): Promise<void> {
   for (const running of started.splice(0)) {
     if (running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill("SIGKILL");
+      running.child.kill("SIGTERM");
+      const timer = setTimeout(() => running.child.kill("SIGKILL"), 10_000);
       await running.exited;
+      clearTimeout(timer);
     }
   }
 }
