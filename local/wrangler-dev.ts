@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeWranglerEnvFile } from "./wrangler-env-file";
+
+const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+const groupGuard = fileURLToPath(new URL("./group-guard.mjs", import.meta.url));
 
 /** A running `wrangler dev`. */
 export interface WranglerDev {
@@ -37,31 +42,21 @@ export function startWranglerDev(opts: {
   quiet?: boolean;
 }): WranglerDev {
   const envFile = writeWranglerEnvFile(join(opts.root, ".wrangler"), opts.vars);
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--show-interactive-dev-session=false"];
+  const args = [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--show-interactive-dev-session=false"];
   args.push("--env-file", envFile.path);
   if (opts.testScheduled) args.push("--test-scheduled");
   if (opts.quiet) args.push("--log-level", "warn");
-  const child = spawn("npx", args, {
+  // wrangler runs under group-guard.mjs, in a process group of its own (so stopping the group
+  // also stops workerd under it) that ends when this process ends, however it ends: the guard
+  // watches the pipe on its stdin, which the kernel closes when this process dies. The guard
+  // also removes the variables file then.
+  const child = spawn(process.execPath, [groupGuard, "--remove", envFile.dir, process.execPath, ...args], {
     cwd: opts.root,
     env: { ...QUIET_WRANGLER_ENV, ...process.env },
-    stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
-    // Own process group, so stopping it also stops workerd under it.
+    stdio: ["pipe", opts.quiet ? "ignore" : "inherit", "inherit"],
     detached: true,
   });
-  // Detached, wrangler would outlive a caller that crashes (or is killed by a test runner):
-  // take its whole group down whenever this process exits.
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
-  process.once("exit", killGroup);
-  child.once("exit", () => {
-    process.off("exit", killGroup);
-    envFile.remove();
-  });
+  child.once("exit", () => envFile.remove());
   return {
     child,
     stop: async () => {

@@ -10,6 +10,8 @@ import { join } from "node:path";
  */
 export interface WranglerEnvFile {
   path: string;
+  /** The private directory holding it. */
+  dir: string;
   remove(): void;
 }
 
@@ -23,6 +25,7 @@ export function writeWranglerEnvFile(parent: string, vars: Record<string, string
   process.once("exit", remove);
   return {
     path,
+    dir,
     remove: () => {
       process.off("exit", remove);
       remove();

@@ -1,14 +1,16 @@
 /**
  * Small pieces of `npm start`: the kept development token, the private variables file handed
- * to wrangler, and the demo origin.
+ * to wrangler, the guard that keeps wrangler from outliving the launcher, and the demo origin.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startDemoOrigin } from "../../local/demo-origin";
 import { loadOrCreateDevToken } from "../../local/dev-token";
 import { formatEnvFile, writeWranglerEnvFile } from "../../local/wrangler-env-file";
+import { descendants, repoRoot, waitFor } from "./processes";
 
 const dir = mkdtempSync(join(tmpdir(), "dev-support-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +61,50 @@ describe("the variables file for wrangler", () => {
     expect(readFileSync(file.path, "utf8")).toBe("API_TOKEN='secret-value'\n");
     file.remove();
     expect(existsSync(join(file.path, ".."))).toBe(false);
+  });
+});
+
+describe("group-guard.mjs", () => {
+  /** A guard over a process that would run forever, as the launcher starts wrangler. */
+  function guarded(removeDir: string) {
+    const guard = spawn(process.execPath, [join(repoRoot, "local/group-guard.mjs"), "--remove", removeDir, process.execPath, "-e", "setInterval(() => {}, 1000)"], {
+      stdio: ["pipe", "ignore", "inherit"],
+      detached: true,
+    });
+    const exited = new Promise((resolve) => guard.once("exit", resolve));
+    return { guard, exited };
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("stops the whole group and removes the given path when its starter goes away (stdin closes)", async () => {
+    const removeDir = join(dir, "guarded-a");
+    mkdirSync(removeDir);
+    const { guard, exited } = guarded(removeDir);
+    await waitFor(() => descendants(guard.pid!).length > 0, "the guarded command to start", 10_000);
+    const [command] = descendants(guard.pid!);
+    guard.stdin!.end(); // what the kernel does when the launcher dies, even by SIGKILL
+    await exited;
+    await waitFor(() => !alive(command!), "the guarded command to stop", 10_000);
+    expect(existsSync(removeDir)).toBe(false);
+  });
+
+  it("stops the whole group on SIGTERM", async () => {
+    const removeDir = join(dir, "guarded-b");
+    mkdirSync(removeDir);
+    const { guard, exited } = guarded(removeDir);
+    await waitFor(() => descendants(guard.pid!).length > 0, "the guarded command to start", 10_000);
+    const [command] = descendants(guard.pid!);
+    guard.kill("SIGTERM");
+    await exited;
+    await waitFor(() => !alive(command!), "the guarded command to stop", 10_000);
+    expect(existsSync(removeDir)).toBe(false);
   });
 });
 
