@@ -44,11 +44,14 @@ const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 const portOf = (text: string, label: string) => Number(new RegExp(`${label}\\s+\\S+?:(\\d+)`).exec(text)?.[1]);
 
-describe("npm start", () => {
+// Generous bounds: starting wrangler takes seconds on an idle machine, far longer on a busy one.
+const BANNER_WAIT_MS = 120_000;
+
+describe("npm start", { timeout: 240_000 }, () => {
   it("serves /health with Redis ok, guards /v1, passes env settings on, and stops everything on SIGTERM", async () => {
     const port = await freePort();
     const launcher = startLauncher({ PORT: String(port), MAX_BODY_BYTES: "2048" });
-    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", 45_000);
+    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", BANNER_WAIT_MS);
 
     const token = /API token: (\S+)/.exec(launcher.stdout())?.[1] ?? "";
     expect(token).toMatch(/^[0-9a-f]{48}$/); // generated, since API_TOKEN was unset
@@ -86,7 +89,7 @@ describe("npm start", () => {
   it("stops the rest and exits non-zero with the reason when its redis-server dies", async () => {
     const port = await freePort();
     const launcher = startLauncher({ PORT: String(port), API_TOKEN: "launcher-test-token" });
-    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", 45_000);
+    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", BANNER_WAIT_MS);
     expect(launcher.stdout()).toContain("API token: launcher-test-token");
     const redisPort = portOf(launcher.stdout(), "Redis:");
 
@@ -110,7 +113,7 @@ describe("npm start", () => {
         API_TOKEN: apiToken,
         API_TOKEN_FILE: join(dataDir, "unused-token"),
       });
-      await waitFor(() => launcher.stdout().includes("API token:"), "the banner", 45_000);
+      await waitFor(() => launcher.stdout().includes("API token:"), "the banner", BANNER_WAIT_MS);
       expect(launcher.stdout()).toContain(`Using the Upstash database at ${database.url}`);
       expect(launcher.stdout()).not.toContain("Redis REST endpoint:");
       expect(launcher.stdout()).toContain(`API token: ${apiToken}`);
@@ -156,7 +159,7 @@ describe("npm start", () => {
   it("keeps secrets off command lines, refuses foreign hosts and cross-site cron triggers, and prints one quiet banner", async () => {
     const port = await freePort();
     const launcher = startLauncher({ PORT: String(port) });
-    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", 45_000);
+    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", BANNER_WAIT_MS);
     const token = /API token: (\S+)/.exec(launcher.stdout())?.[1] ?? "";
 
     // Secrets travel in a private env file, never in argv (which `ps` shows to every user).
@@ -207,7 +210,7 @@ describe("npm start", () => {
     writeFileSync(tokenFile, `${kept}\n`, { mode: 0o644 });
     // LOCAL_CRON_SPEEDUP: the documented shortened clock; one cron minute is two real seconds.
     const launcher = startLauncher({ PORT: String(port), API_TOKEN_FILE: tokenFile, DEMO_ORIGIN: "1", LOCAL_CRONS: undefined, LOCAL_CRON_SPEEDUP: "30" });
-    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", 45_000);
+    await waitFor(() => launcher.stdout().includes("API token:"), "the banner", BANNER_WAIT_MS);
     expect(launcher.stdout()).toContain(`API token: ${kept}`);
     expect(modeOf(tokenFile)).toBe(0o600);
     expect(launcher.stdout()).toMatch(/Origin: +http:\/\/127\.0\.0\.1:\d+ \(demo origin\)/);

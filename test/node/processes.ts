@@ -7,7 +7,6 @@ import { fileURLToPath } from "node:url";
 /** Helpers for tests that run the project's own entry points as processes. */
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
 
 export interface Running {
   child: ChildProcess;
@@ -19,13 +18,15 @@ export interface Running {
 const started: Running[] = [];
 
 /**
- * Runs `script` (a repo-relative .ts file) with tsx. `env` entries override the current
- * environment; an `undefined` value removes the variable.
+ * Runs `script` (a repo-relative .ts file) with tsx as node's loader, in one process: the
+ * `tsx` command would add a parent that relays signals and, on a loaded machine, SIGKILLs a
+ * child slow to acknowledge one, so a test's SIGTERM would not reach the script's own handler.
+ * `env` entries override the current environment; an `undefined` value removes the variable.
  */
 export function runScript(script: string, env: Record<string, string | undefined>): Running {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
-  const child = spawn(process.execPath, [tsxCli, script], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
