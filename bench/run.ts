@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalEndpoint } from "../local/endpoint";
 import { startRedisServer } from "../local/redis-server";
 import { freePort } from "../local/ports";
-import { startWranglerDev, stopProcessGroup, waitForHttp } from "../local/wrangler-dev";
+import { startWranglerDev, waitForHttp } from "../local/wrangler-dev";
 import { runLoad } from "./load";
 import { RedisCommandCounter } from "./redis-commands";
 import { writeReport, type BenchRow } from "./report";
@@ -59,7 +59,7 @@ async function main() {
   const commandCounter = new RedisCommandCounter(redis.url);
   const stop = async () => {
     commandCounter.close();
-    await stopProcessGroup(wrangler);
+    await wrangler.stop();
     await endpoint.close();
     await redis.stop();
   };
@@ -67,7 +67,7 @@ async function main() {
 
   try {
     const workerUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.exitCode === null);
+    await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.child.exitCode === null);
     const ctx: BenchContext = {
       workerUrl,
       apiToken,

@@ -48,4 +48,6 @@ export interface Env {
   ORIGIN_URL?: string;
   /** Timeout of a proxy request to the origin in ms (default 5000, range 100–30000). */
   ORIGIN_TIMEOUT_MS?: string;
+  /** Any id of this deployment or run; GET /health echoes it as X-Instance-Id (`npm start` sets a random one per run). */
+  INSTANCE_ID?: string;
 }

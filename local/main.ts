@@ -15,17 +15,32 @@
 import { startLocalEndpoint, type LocalEndpoint } from "./endpoint";
 import { startRedisServer, type RedisServerHandle } from "./redis-server";
 
+let redisServer: RedisServerHandle | undefined;
+let endpoint: LocalEndpoint | undefined;
+let stopping = false;
+
+// Installed before anything starts: a signal that arrives right after the settings lines are
+// printed (a script that read them and is done) must still stop the private redis-server.
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`${signal}: stopping\n`);
+  await endpoint?.close();
+  await redisServer?.stop();
+  process.exit(0);
+}
+process.on("SIGINT", (signal) => void stop(signal));
+process.on("SIGTERM", (signal) => void stop(signal));
+
 async function main(): Promise<void> {
   const port = parsePort(process.env.LOCAL_ENDPOINT_PORT);
-  let redisServer: RedisServerHandle | undefined;
   let redisUrl = process.env.REDIS_URL;
   if (!redisUrl) {
     redisServer = await startRedisServer();
     redisUrl = redisServer.url;
-    process.stderr.write(`started a private redis-server at ${redisUrl}\n`);
+    process.stderr.write(`started a private redis-server at redis://127.0.0.1:${redisServer.port} (password-protected)\n`);
   }
 
-  let endpoint: LocalEndpoint;
   try {
     endpoint = await startLocalEndpoint({ redisUrl, port, token: process.env.UPSTASH_REDIS_REST_TOKEN || undefined });
   } catch (error) {
@@ -34,18 +49,6 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`UPSTASH_REDIS_REST_URL=${endpoint.url}\nUPSTASH_REDIS_REST_TOKEN=${endpoint.token}\n`);
   process.stderr.write(`local endpoint ready (stop with Ctrl-C)\n`);
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: stopping\n`);
-    await endpoint.close();
-    await redisServer?.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", (signal) => void stop(signal));
-  process.on("SIGTERM", (signal) => void stop(signal));
 }
 
 function parsePort(value: string | undefined): number | undefined {

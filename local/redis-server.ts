@@ -3,8 +3,15 @@
  *
  * Each call gets its own free loopback port and its own data directory, so several test
  * files (or a dev server and a test run) never share, flush or stop each other's Redis.
+ *
+ * The server is private in fact, not only by convention: it requires a random password
+ * (`requirepass`), and the administration commands the REST endpoint never needs are removed
+ * (`rename-command X ""`), so another local process cannot use it to write files
+ * (`CONFIG SET dir` + `SAVE`) or load code (`MODULE LOAD`). The configuration, password
+ * included, reaches redis-server on its standard input, never on its command line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { accessSync, constants as fsConstants, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,9 +20,11 @@ import { freePort } from "./ports";
 
 /** A running private redis-server. */
 export interface RedisServerHandle {
-  /** `redis://127.0.0.1:<port>` — give it to ioredis or to `startLocalEndpoint`. */
+  /** `redis://:<password>@127.0.0.1:<port>` — give it to ioredis or to `startLocalEndpoint`. */
   url: string;
   port: number;
+  /** The random `requirepass` password of this server (also in `url`). */
+  password: string;
   /** The data directory (AOF files live here when `persist` is on). */
   dir: string;
   /** Stops the server (SIGTERM, SIGKILL after 3 s) and removes a temp `dir` unless kept. */
@@ -38,6 +47,13 @@ const MISSING_BINARY_MESSAGE =
   "No `redis-server` binary found on PATH. Install one (Debian/Ubuntu: `apt-get install redis-server`), " +
   "or point the tools at an existing Redis with REDIS_URL, or at a hosted endpoint with " +
   "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.";
+
+/**
+ * Commands removed from the private server: nothing in this repository sends them (the REST
+ * endpoint refuses them too), and each lets a client act outside Redis's data: change where
+ * files are written, load native code, crash or stall the process, or replicate elsewhere.
+ */
+export const DISABLED_COMMANDS: readonly string[] = ["CONFIG", "DEBUG", "MODULE", "REPLICAOF", "SLAVEOF", "ACL"];
 
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 3_000;
@@ -87,11 +103,13 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    const password = randomBytes(24).toString("hex");
     try {
-      const child = await spawnAndWait(binary, port, dir, opts.persist === true);
+      const child = await spawnAndWait(binary, { port, password, dir, persist: opts.persist === true });
       return {
-        url: `redis://127.0.0.1:${port}`,
+        url: `redis://:${password}@127.0.0.1:${port}`,
         port,
+        password,
         dir,
         exited: new Promise((resolve) =>
           child.once("exit", (code, signal) => resolve(`redis-server exited (${signal ?? `code ${code}`})`)),
@@ -109,17 +127,39 @@ export async function startRedisServer(opts: StartRedisServerOptions = {}): Prom
   throw new Error(`redis-server did not start: ${String(lastError)}`, { cause: lastError });
 }
 
-async function spawnAndWait(binary: string, port: number, dir: string, persist: boolean): Promise<ChildProcess> {
-  const args = [
-    "--port", String(port),
-    "--bind", "127.0.0.1",
-    "--dir", dir,
-    "--save", "",
-    "--appendonly", persist ? "yes" : "no",
-    "--daemonize", "no",
-    "--loglevel", "warning",
+interface ServerSettings {
+  port: number;
+  password: string;
+  dir: string;
+  persist: boolean;
+}
+
+/** The redis.conf text for one private server (quoted values use redis.conf's escapes). */
+function redisConfig(s: ServerSettings): string {
+  const lines = [
+    `port ${s.port}`,
+    "bind 127.0.0.1",
+    `dir ${quote(s.dir)}`,
+    'save ""',
+    `appendonly ${s.persist ? "yes" : "no"}`,
+    "daemonize no",
+    "loglevel warning",
+    `requirepass ${quote(s.password)}`,
+    ...DISABLED_COMMANDS.map((name) => `rename-command ${name} ""`),
   ];
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  return lines.join("\n") + "\n";
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+async function spawnAndWait(binary: string, settings: ServerSettings): Promise<ChildProcess> {
+  const { port, password } = settings;
+  // "-": read the configuration from stdin, so the password never shows in `ps`.
+  const child = spawn(binary, ["-"], { stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin?.on("error", () => {}); // an early exit is reported below, with its output
+  child.stdin?.end(redisConfig(settings));
   let output = "";
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-2_000);
@@ -137,7 +177,7 @@ async function spawnAndWait(binary: string, port: number, dir: string, persist: 
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server exited early: ${output.trim()}`);
     }
-    if (await answersPing(port)) return child;
+    if (await answersPing(port, password)) return child;
     await sleep(25);
   }
   await stopChild(child);
@@ -165,8 +205,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** One raw RESP round trip, so that startup needs no client library. */
-function answersPing(port: number): Promise<boolean> {
+/** One raw RESP round trip (AUTH, then PING), so that startup needs no client library. */
+function answersPing(port: number, password: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
     let reply = "";
@@ -176,11 +216,12 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => finish(false));
     socket.once("error", () => finish(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("connect", () => socket.write(`AUTH ${JSON.stringify(password)}\r\nPING\r\n`));
     socket.on("data", (chunk) => {
       reply += chunk.toString("utf8");
       // "-LOADING" while an AOF is replayed: keep polling until "+PONG".
-      if (reply.includes("\r\n")) finish(reply.startsWith("+PONG"));
+      const lines = reply.split("\r\n");
+      if (lines.length >= 3) finish(lines[0] === "+OK" && lines[1] === "+PONG");
     });
   });
 }

@@ -66,8 +66,13 @@ async function probe(c: Context<AppEnv>): Promise<Probe> {
   return next;
 }
 
-/** `GET /health`: Redis reachability, probed at most once a second per isolate; 503 `degraded` when it does not answer. */
+/**
+ * `GET /health`: Redis reachability, probed at most once a second per isolate; 503 `degraded`
+ * when it does not answer. Echoes `INSTANCE_ID`, when set, as `X-Instance-Id`.
+ */
 export const healthRoutes = createRouter().openapi(route, async (c) => {
+  // Lets `npm start` tell that the Worker answering is the one it started (see Env.INSTANCE_ID).
+  if (c.env.INSTANCE_ID) c.header("X-Instance-Id", c.env.INSTANCE_ID);
   const { ok, latencyMs, at } = await probe(c);
   const redis = { ok, latencyMs, checkedAt: new Date(at).toISOString(), ageMs: Math.max(0, Date.now() - at) };
   return c.json({ status: ok ? "ok" : "degraded", redis } as const, ok ? 200 : 503);

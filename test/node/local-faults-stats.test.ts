@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { command, keyPrefix, rest, startLocalStack, type LocalStack } from "./local-stack";
+import { waitFor } from "./processes";
 
 let stack: LocalStack;
 const p = keyPrefix();
@@ -36,15 +37,16 @@ describe("stats", () => {
   });
 
   it("counts a request in flight until it is answered", async () => {
-    stack.endpoint.setFaults({ latencyMs: 300 });
+    // Held for 2 s by the injected latency: long enough to be seen in flight on a busy machine.
+    stack.endpoint.setFaults({ latencyMs: 2_000 });
+    const pending = command(stack.endpoint, "PING");
     try {
-      const pending = command(stack.endpoint, "PING");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(stack.endpoint.stats().inFlight).toBe(1);
+      await waitFor(() => stack.endpoint.stats().inFlight === 1, "the request to arrive", 10_000);
       await pending;
       expect(stack.endpoint.stats().inFlight).toBe(0);
     } finally {
       stack.endpoint.clearFaults();
+      await pending.catch(() => {}); // never leave it to land in the next test's counts
     }
   });
 

@@ -2,9 +2,10 @@
  * The `npm run local-endpoint` entry point as a process: what it prints, that it serves, that
  * it honours its environment, and that it cleans up on SIGTERM.
  */
+import { spawn } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServerHandle } from "../../local/redis-server";
-import { accepts, killStarted, runScript, waitFor } from "./processes";
+import { accepts, killStarted, repoRoot, runScript, waitFor } from "./processes";
 
 const NO_INHERITED_SETTINGS = { REDIS_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined, LOCAL_ENDPOINT_PORT: undefined };
 const runMain = (env: Record<string, string | undefined>) => runScript("local/main.ts", { ...NO_INHERITED_SETTINGS, ...env });
@@ -72,5 +73,24 @@ describe("local/main.ts", () => {
     expect(await main.exited).toBe(1);
     expect(main.stdout()).toBe("");
     expect(main.stderr()).toContain("apt-get install redis-server");
+  });
+
+  it("as `npm run local-endpoint`, prints the two settings lines first on stdout, before anything of npm's", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, UPSTASH_REDIS_REST_TOKEN: "npm-run-token" };
+    for (const name of Object.keys(NO_INHERITED_SETTINGS)) if (name !== "UPSTASH_REDIS_REST_TOKEN") delete env[name];
+    for (const name of Object.keys(env)) if (name.startsWith("npm_")) delete env[name]; // as from a shell, not from npm test
+    const npm = spawn("npm", ["run", "local-endpoint"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let out = "";
+    npm.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    const exited = new Promise((resolve) => npm.once("exit", resolve));
+    try {
+      await waitFor(() => out.split("\n").length >= 3, "the settings lines", 30_000);
+      const [urlLine, tokenLine] = out.split("\n");
+      expect(urlLine).toMatch(/^UPSTASH_REDIS_REST_URL=http:\/\/127\.0\.0\.1:\d+$/);
+      expect(tokenLine).toBe("UPSTASH_REDIS_REST_TOKEN=npm-run-token");
+    } finally {
+      process.kill(-npm.pid!, "SIGTERM");
+      await exited;
+    }
   });
 });

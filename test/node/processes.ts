@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 
 /** Helpers for tests that run the project's own entry points as processes. */
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
 
 export interface Running {
   child: ChildProcess;
@@ -17,13 +18,15 @@ export interface Running {
 const started: Running[] = [];
 
 /**
- * Runs `script` (a repo-relative .ts file) with tsx. `env` entries override the current
- * environment; an `undefined` value removes the variable.
+ * Runs `script` (a repo-relative .ts file) with tsx as node's loader, in one process: the
+ * `tsx` command would add a parent that relays signals and, on a loaded machine, SIGKILLs a
+ * child slow to acknowledge one, so a test's SIGTERM would not reach the script's own handler.
+ * `env` entries override the current environment; an `undefined` value removes the variable.
  */
 export function runScript(script: string, env: Record<string, string | undefined>): Running {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const key of Object.keys(fullEnv)) if (fullEnv[key] === undefined) delete fullEnv[key];
-  const child = spawn(process.execPath, [tsxCli, script], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
@@ -34,12 +37,18 @@ export function runScript(script: string, env: Record<string, string | undefined
   return running;
 }
 
-/** Kills (SIGKILL) every process a test started and did not stop; for afterEach. */
+/**
+ * Stops every process a test started and did not stop; for afterEach. SIGTERM first, so a
+ * launcher stops what it started (SIGKILL would orphan its detached wrangler), then SIGKILL
+ * after 10 s.
+ */
 export async function killStarted(): Promise<void> {
   for (const running of started.splice(0)) {
     if (running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill("SIGKILL");
+      running.child.kill("SIGTERM");
+      const timer = setTimeout(() => running.child.kill("SIGKILL"), 10_000);
       await running.exited;
+      clearTimeout(timer);
     }
   }
 }
@@ -61,5 +70,53 @@ export function accepts(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once("error", () => resolve(false));
+  });
+}
+
+/** The processes started under `pid` (children, grandchildren, …), from /proc. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+/** The command line of `pid` as one string (arguments joined by spaces), or "" once it has exited. */
+export function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
+/** One HTTP GET with exactly these headers (fetch does not let a caller set Host). */
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end();
   });
 }
