@@ -8,6 +8,10 @@ export interface BenchRow extends LoadResult {
   name: string;
   comparesWith?: string;
   concurrency: number;
+  /** REST requests of one call right after Redis forgot every script (NOSCRIPT, then EVAL). */
+  firstCallRestRequests: number;
+  /** Commands Redis executed for that first call. */
+  firstCallRedisCommands: number;
   restRequestsPerOp: number;
   /** Commands named in REST requests (an EVALSHA counts once). */
   restCommandsPerOp: number;

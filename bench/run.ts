@@ -8,6 +8,7 @@ import { freePort } from "../local/ports";
 import { startWranglerDev, waitForHttp } from "../local/wrangler-dev";
 import { runLoad } from "./load";
 import { RedisCommandCounter } from "./redis-commands";
+import { writeCosts } from "./costs";
 import { writeReport, type BenchRow } from "./report";
 import { expectStatus, type BenchContext, type Scenario } from "./scenario";
 
@@ -80,11 +81,27 @@ async function main() {
       },
     };
 
+    /** REST requests and Redis commands one call of `fn` costs, counted at the endpoint and by Redis. */
+    const cost = async (fn: () => Promise<void>): Promise<{ restRequests: number; redisCommands: number }> => {
+      endpoint.resetStats();
+      const before = await commandCounter.total();
+      await fn();
+      return { restRequests: endpoint.stats().requests, redisCommands: (await commandCounter.total()) - before };
+    };
+    // Redis (and the endpoint's SHA1 map) forget every script, as after a failover: the next use
+    // of each is EVALSHA, NOSCRIPT, then EVAL.
+    const flushScripts = async () => {
+      const res = await fetch(endpoint.url, { method: "POST", headers: { Authorization: `Bearer ${endpoint.token}` }, body: JSON.stringify(["SCRIPT", "FLUSH"]) });
+      if (!res.ok) throw new Error(`SCRIPT FLUSH answered ${res.status}`);
+    };
+
     const measure = async (scenario: Scenario): Promise<Omit<BenchRow, "throughputVsBaseline" | "p50VsBaseline">> => {
       const concurrency = scenario.concurrency ?? 8;
       const operations = Math.max(20, Math.round((scenario.operations ?? 400) * scale));
       await scenario.setup?.(ctx);
-      // Warm-up: compiles scripts (EVALSHA misses), fills connection pools; not counted.
+      await flushScripts();
+      const firstCall = await cost(() => scenario.run(ctx, operations + 100));
+      // Warm-up: fills connection pools and isolate state; not counted.
       for (let i = 0; i < 5; i++) await scenario.run(ctx, operations + i);
       endpoint.resetStats();
       const commandsBefore = await commandCounter.total();
@@ -97,6 +114,8 @@ async function main() {
         ...(scenario.comparesWith ? { comparesWith: scenario.comparesWith } : {}),
         concurrency,
         ...load,
+        firstCallRestRequests: firstCall.restRequests,
+        firstCallRedisCommands: firstCall.redisCommands,
         restRequestsPerOp: stats.requests / operations,
         restCommandsPerOp: stats.commands / operations,
         redisCommandsPerOp: (commandsAfter - commandsBefore) / operations,
@@ -133,12 +152,10 @@ async function main() {
       p50Ms: baseP50,
       p99Ms: (before.p99Ms + after.p99Ms) / 2,
     });
-    const markdown = writeReport(join(root, "bench", "results"), {
-      startedAt,
-      node: process.version,
-      baseline,
-      rows: measured.map(withRatios),
-    });
+    const report = { startedAt, node: process.version, baseline, rows: measured.map(withRatios) };
+    const markdown = writeReport(join(root, "bench", "results"), report);
+    // The costs page is the bench's own output; a partial run (BENCH_ONLY) leaves it alone.
+    if (!only) writeCosts(join(root, "docs", "costs.md"), report);
     console.log(markdown);
     console.log(`baseline before: ${before.requestsPerSecond.toFixed(1)} req/s, after: ${after.requestsPerSecond.toFixed(1)} req/s`);
   } finally {
