@@ -1,12 +1,13 @@
 /**
  * Unit tests of the endpoint's pure pieces: reply encoding, request parsing, the refused
- * command list, fault decisions and subscribe paths. No network.
+ * command list, fault decisions, subscribe paths and event-stream framing. No network.
  */
 import { describe, expect, it } from "vitest";
 import { refusalReason, REFUSED_COMMANDS } from "../../local/commands";
 import { commandFromJson, encodeEntry, encodeResult, encodingFromHeader } from "../../local/encoding";
 import { FaultInjector, parseFaultConfig } from "../../local/faults";
 import { commandNames, parseCommandRequest, parseSubscribeRequest } from "../../local/request";
+import { sseEvent } from "../../local/subscribe";
 
 const b = (text: string) => Buffer.from(text, "utf8");
 
@@ -136,6 +137,17 @@ describe("parseSubscribeRequest", () => {
     expect(parseSubscribeRequest("POST", "/psubscribe//", sse)).toEqual({ ok: false, error: "ERR wrong number of arguments for 'psubscribe' command" });
     expect(parseSubscribeRequest("POST", "/subscribe/100%", sse)).toEqual({ ok: false, error: "ERR malformed path encoding" });
     expect(parseSubscribeRequest("DELETE", "/subscribe/a", sse)?.ok).toBe(false);
+  });
+});
+
+describe("sseEvent", () => {
+  it("writes one data line joined by commas, then a blank line", () => {
+    expect(sseEvent(["subscribe", "ch", "1"])).toBe("data: subscribe,ch,1\n\n");
+    expect(sseEvent(["pmessage", "n:*", "n:1", '{"a":"b,c"}'])).toBe('data: pmessage,n:*,n:1,{"a":"b,c"}\n\n');
+  });
+
+  it("escapes line breaks, so a payload cannot end its event or start another", () => {
+    expect(sseEvent(["message", "ch", "a\r\ndata: message,x,forged"])).toBe("data: message,ch,a\\r\\ndata: message,x,forged\n\n");
   });
 });
 
