@@ -11,7 +11,11 @@
  *   long-lived connection to block on;
  * - transactions and database selection are per-connection state, and a REST request has no
  *   connection of its own (use `/multi-exec` for a transaction);
- * - Pub/Sub and MONITOR exist on Upstash only as server-sent event streams, not as commands;
+ * - Pub/Sub and MONITOR exist on Upstash only as server-sent event streams, not as commands.
+ *   The endpoint serves SUBSCRIBE and PSUBSCRIBE that way (`/subscribe/{channel}…` and
+ *   `/psubscribe/{pattern}…` with `Accept: text/event-stream`, see `subscribe.ts`); a stream
+ *   ends when its client closes the request, so UNSUBSCRIBE has nothing to act on. MONITOR and
+ *   the sharded SSUBSCRIBE are not served at all. PUBLISH and PUBSUB are ordinary commands;
  * - connection commands (other than PING and ECHO) would change or close a shared connection;
  * - cluster and server-administration commands are Upstash's to run, not a client's.
  */
@@ -20,7 +24,7 @@ export const REFUSED_COMMANDS: ReadonlySet<string> = new Set([
   "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF",
   // per-connection transaction and database state
   "WATCH", "UNWATCH", "MULTI", "EXEC", "DISCARD", "SELECT", "SWAPDB",
-  // Pub/Sub and monitoring
+  // Pub/Sub and monitoring (subscribing is the event-stream route, not a command)
   "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR",
   // connection
   "AUTH", "HELLO", "QUIT", "RESET", "CLIENT",

@@ -1,7 +1,8 @@
 /**
  * A local, Upstash-compatible REST endpoint: a Node HTTP server that speaks the protocol
  * `@upstash/redis` uses and runs the commands on a real Redis. The unchanged Upstash clients
- * (and `@upstash/ratelimit`, `@upstash/lock`) work against it, in tests and in local dev.
+ * (and `@upstash/ratelimit`, `@upstash/lock`) work against it, in tests and in local dev,
+ * including `subscribe()`/`psubscribe()` over server-sent events.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -12,10 +13,11 @@ import { runPipeline, runSingle, runTransaction, type ExecutionContext, type Res
 import { FaultInjector, type FaultConfig } from "./faults";
 import { presentedToken, readBody, sendJson, SyncTokens, tokensMatch } from "./http-io";
 import { ConnectionPool } from "./pool";
-import { commandNames, parseCommandRequest, type CommandRequest } from "./request";
 import { keyLockingGuard, loadKeySpecs } from "./key-locking";
+import { commandNames, parseCommandRequest, parseSubscribeRequest, type CommandRequest } from "./request";
 import { ScriptRegistry } from "./scripts";
 import { StatsCounter, type EndpointStats } from "./stats";
+import { DEFAULT_MAX_STREAMS, SubscriptionStreams } from "./subscribe";
 
 export type { FaultConfig } from "./faults";
 export type { EndpointStats } from "./stats";
@@ -33,7 +35,7 @@ export interface LocalEndpoint {
   /** Replaces the injected faults (also at `PUT /__control/faults`). */
   setFaults(f: FaultConfig): void;
   clearFaults(): void;
-  /** Stops the HTTP server, cuts open connections and closes the Redis connections. */
+  /** Stops the HTTP server, ends subscribe streams, cuts open connections and closes the Redis connections. */
   close(): Promise<void>;
 }
 
@@ -47,6 +49,11 @@ export interface LocalEndpointOptions {
   port?: number;
   /** Redis connections shared by ordinary requests, and the most transactions at once. Default 16. */
   poolSize?: number;
+  /**
+   * Most subscribe streams open at once (each holds a Redis connection); one more is answered
+   * 429. Default 256.
+   */
+  maxStreams?: number;
 }
 
 /**
@@ -68,6 +75,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     throw error;
   });
   const ctx: ExecutionContext = { pool, scripts: new ScriptRegistry(guard), stats };
+  const streams = new SubscriptionStreams({ pool, stats, maxStreams: opts.maxStreams ?? DEFAULT_MAX_STREAMS });
 
   // Idle keep-alive sockets are kept longer than clients keep theirs, so that a client never
   // reuses a socket the server is closing at that moment (a spurious "socket hang up").
@@ -86,6 +94,11 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     }
     if (url.pathname.startsWith(CONTROL_PREFIX)) {
       return handleControl(req, res, url.pathname, { stats, faults }, syncTokens.next());
+    }
+    const subscribe = parseSubscribeRequest(req.method ?? "GET", url.pathname, req.headers.accept);
+    if (subscribe) {
+      if (!subscribe.ok) return sendJson(res, 400, { error: subscribe.error }, syncTokens.next());
+      return streams.serve(req, res, subscribe.request, syncTokens.next());
     }
 
     const read = await readBody(req);
@@ -139,6 +152,7 @@ export async function startLocalEndpoint(opts: LocalEndpointOptions): Promise<Lo
     clearFaults: () => faults.clear(),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      streams.closeAll();
       server.closeAllConnections();
       await closed;
       await pool.close();

@@ -1,6 +1,7 @@
 /**
- * Redis connections of the local endpoint: a fixed set shared by ordinary requests, and
- * connections leased one transaction at a time for `/multi-exec`.
+ * Redis connections of the local endpoint: a fixed set shared by ordinary requests,
+ * connections leased one transaction at a time for `/multi-exec`, and one connection of its
+ * own per subscribe stream.
  *
  * Ordinary commands can share a connection because Redis answers in order; a MULTI/EXEC block
  * cannot, since any command another request slipped onto the same connection would join the
@@ -32,6 +33,8 @@ export class ConnectionPool {
   private readonly allDedicated = new Set<Redis>();
   private dedicatedOpen = 0;
   private readonly waiters: Array<(conn: Redis | Error) => void> = [];
+  /** Open subscriber connections, so close() reaches them too. */
+  private readonly subscribers = new Set<Redis>();
   private closed = false;
 
   private constructor(
@@ -89,13 +92,36 @@ export class ConnectionPool {
     }
   }
 
+  /**
+   * Opens a connection for one subscriber, with the same connection settings as every other
+   * connection of the pool. A subscribed connection can run nothing but subscription commands,
+   * so it is never shared or reused: the caller disconnects it when done, and it is not
+   * reconnected if it drops (it then emits `end`). close() disconnects it too.
+   * @throws Error when Redis cannot be reached or the pool is closed.
+   */
+  async openSubscriber(): Promise<Redis> {
+    if (this.closed) throw new Error("connection pool closed");
+    const conn = createConnection(this.options, false);
+    this.subscribers.add(conn);
+    conn.once("end", () => this.subscribers.delete(conn));
+    try {
+      await conn.connect();
+      return conn;
+    } catch (error) {
+      this.subscribers.delete(conn);
+      conn.disconnect();
+      throw error;
+    }
+  }
+
   /** Closes every connection; requests still running fail. */
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter(new Error("connection pool closed"));
     this.idleDedicated.length = 0;
-    for (const conn of [...this.shared, ...this.allDedicated]) conn.disconnect();
+    for (const conn of [...this.shared, ...this.allDedicated, ...this.subscribers]) conn.disconnect();
     this.allDedicated.clear();
+    this.subscribers.clear();
   }
 
   private leastBusyIndex(): number {
@@ -178,7 +204,7 @@ function createConnection(options: ConnectionPoolOptions, reconnect: boolean): R
     // A command whose connection dropped may or may not have run; never send it twice.
     autoResendUnfulfilledCommands: false,
     // Shared connections come back by themselves when Redis does; a transaction connection that
-    // dropped is simply replaced by the next lease.
+    // dropped is simply replaced by the next lease, and a subscriber's stream ends with it.
     retryStrategy: reconnect ? (attempt) => Math.min(attempt * 100, 1_000) : () => null,
   };
   const conn = new Redis(options.redisUrl, redisOptions);

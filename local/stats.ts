@@ -19,6 +19,17 @@ export interface EndpointStats {
   byCommand: Record<string, number>;
   /** Command requests being handled right now (not reset by a reset). */
   inFlight: number;
+  /**
+   * Subscribe requests (`/subscribe/…`, `/psubscribe/…` as event streams), including those
+   * refused because too many streams were open; not those refused for their token or path.
+   * They count neither in `requests` nor in `commands`.
+   */
+  subscribeRequests: number;
+  /**
+   * Subscribe streams open right now, including those still subscribing (not reset by a
+   * reset). Not part of `inFlight`: a stream stays open for as long as its client listens.
+   */
+  openStreams: number;
 }
 
 /** Mutable counters behind {@link EndpointStats}. */
@@ -27,6 +38,8 @@ export class StatsCounter {
   private commands = 0;
   private byCommand = new Map<string, number>();
   private inFlight = 0;
+  private subscribeRequests = 0;
+  private openStreams = 0;
 
   /**
    * Counts one HTTP request to a command route as started; call the returned function when
@@ -50,6 +63,21 @@ export class StatsCounter {
     this.byCommand.set(upper, (this.byCommand.get(upper) ?? 0) + 1);
   }
 
+  /** Counts one subscribe request. */
+  recordSubscribeRequest(): void {
+    this.subscribeRequests++;
+  }
+
+  /** Counts one subscribe stream as open; call the returned function when it ends (once or more). */
+  openStream(): () => void {
+    this.openStreams++;
+    let done = false;
+    return () => {
+      if (!done) this.openStreams--;
+      done = true;
+    };
+  }
+
   /** A copy of the counters; later requests do not change it. */
   snapshot(): EndpointStats {
     return {
@@ -57,6 +85,8 @@ export class StatsCounter {
       commands: this.commands,
       byCommand: Object.fromEntries(this.byCommand),
       inFlight: this.inFlight,
+      subscribeRequests: this.subscribeRequests,
+      openStreams: this.openStreams,
     };
   }
 
@@ -65,5 +95,6 @@ export class StatsCounter {
     this.requests = 0;
     this.commands = 0;
     this.byCommand = new Map();
+    this.subscribeRequests = 0;
   }
 }

@@ -33,6 +33,8 @@ describe("stats", () => {
       commands: 7,
       byCommand: { SET: 1, GET: 3, INCR: 2, EXPIRE: 1 },
       inFlight: 0,
+      subscribeRequests: 0,
+      openStreams: 0,
     });
   });
 
@@ -54,10 +56,17 @@ describe("stats", () => {
     stack.endpoint.resetStats();
     await command(stack.endpoint, "PING");
     const stats = await rest(stack.endpoint, "/__control/stats");
-    expect(stats.json).toEqual({ requests: 1, commands: 1, byCommand: { PING: 1 }, inFlight: 0 });
+    expect(stats.json).toEqual({ requests: 1, commands: 1, byCommand: { PING: 1 }, inFlight: 0, subscribeRequests: 0, openStreams: 0 });
     expect((await rest(stack.endpoint, "/__control/stats", { token: "nope" })).status).toBe(401);
     expect((await rest(stack.endpoint, "/__control/stats/reset", { method: "POST" })).status).toBe(204);
-    expect((await rest(stack.endpoint, "/__control/stats")).json).toEqual({ requests: 0, commands: 0, byCommand: {}, inFlight: 0 });
+    expect((await rest(stack.endpoint, "/__control/stats")).json).toEqual({
+      requests: 0,
+      commands: 0,
+      byCommand: {},
+      inFlight: 0,
+      subscribeRequests: 0,
+      openStreams: 0,
+    });
   });
 
   it("does not count requests refused for their token or their body", async () => {

@@ -1,12 +1,13 @@
 /**
  * Unit tests of the endpoint's pure pieces: reply encoding, request parsing, the refused
- * command list and fault decisions. No network.
+ * command list, fault decisions, subscribe paths and event-stream framing. No network.
  */
 import { describe, expect, it } from "vitest";
 import { refusalReason, REFUSED_COMMANDS } from "../../local/commands";
 import { commandFromJson, encodeEntry, encodeResult, encodingFromHeader } from "../../local/encoding";
 import { FaultInjector, parseFaultConfig } from "../../local/faults";
-import { commandNames, parseCommandRequest } from "../../local/request";
+import { commandNames, parseCommandRequest, parseSubscribeRequest } from "../../local/request";
+import { sseEvent } from "../../local/subscribe";
 
 const b = (text: string) => Buffer.from(text, "utf8");
 
@@ -107,6 +108,46 @@ describe("parseCommandRequest", () => {
   it("names the commands of a request", () => {
     const parsed = parseCommandRequest("POST", "/pipeline", b('[["get","a"],["EVALSHA","x","0"]]'));
     expect(parsed.ok && commandNames(parsed.request)).toEqual(["get", "EVALSHA"]);
+  });
+});
+
+describe("parseSubscribeRequest", () => {
+  const sse = "text/event-stream";
+
+  it("reads channels or patterns, percent-decoded, from a request that accepts an event stream", () => {
+    expect(parseSubscribeRequest("POST", "/subscribe/a%20b/r%C3%B6om,1", sse)).toEqual({
+      ok: true,
+      request: { command: "SUBSCRIBE", names: ["a b", "röom,1"] },
+    });
+    expect(parseSubscribeRequest("GET", "/PSubscribe/news:*", "text/html, text/event-stream;q=0.9")).toEqual({
+      ok: true,
+      request: { command: "PSUBSCRIBE", names: ["news:*"] },
+    });
+  });
+
+  it("leaves requests that are not subscribe streams to the command routes", () => {
+    expect(parseSubscribeRequest("POST", "/subscribe/a", undefined)).toBeNull();
+    expect(parseSubscribeRequest("POST", "/subscribe/a", "application/json")).toBeNull();
+    expect(parseSubscribeRequest("POST", "/subscribers/a", sse)).toBeNull();
+    expect(parseSubscribeRequest("POST", "/pipeline", sse)).toBeNull();
+  });
+
+  it("reports a missing or malformed name and other methods", () => {
+    expect(parseSubscribeRequest("POST", "/subscribe", sse)).toEqual({ ok: false, error: "ERR wrong number of arguments for 'subscribe' command" });
+    expect(parseSubscribeRequest("POST", "/psubscribe//", sse)).toEqual({ ok: false, error: "ERR wrong number of arguments for 'psubscribe' command" });
+    expect(parseSubscribeRequest("POST", "/subscribe/100%", sse)).toEqual({ ok: false, error: "ERR malformed path encoding" });
+    expect(parseSubscribeRequest("DELETE", "/subscribe/a", sse)?.ok).toBe(false);
+  });
+});
+
+describe("sseEvent", () => {
+  it("writes one data line joined by commas, then a blank line", () => {
+    expect(sseEvent(["subscribe", "ch", "1"])).toBe("data: subscribe,ch,1\n\n");
+    expect(sseEvent(["pmessage", "n:*", "n:1", '{"a":"b,c"}'])).toBe('data: pmessage,n:*,n:1,{"a":"b,c"}\n\n');
+  });
+
+  it("escapes line breaks, so a payload cannot end its event or start another", () => {
+    expect(sseEvent(["message", "ch", "a\r\ndata: message,x,forged"])).toBe("data: message,ch,a\\r\\ndata: message,x,forged\n\n");
   });
 });
 

@@ -14,10 +14,10 @@ export interface LocalStack {
 }
 
 /** Starts a private Redis and an endpoint over it. */
-export async function startLocalStack(opts: { poolSize?: number } = {}): Promise<LocalStack> {
+export async function startLocalStack(opts: { poolSize?: number; maxStreams?: number } = {}): Promise<LocalStack> {
   const redis = await startRedisServer();
   try {
-    const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: opts.poolSize ?? 4 });
+    const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: opts.poolSize ?? 4, maxStreams: opts.maxStreams });
     return {
       redis,
       endpoint,
