@@ -33,7 +33,7 @@ describe("retry-safe operations (the endpoint drops the reply after Redis applie
     await warmUp(locks);
     const name = uniqueName("orphan");
     await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
-    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toThrow();
+    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toBeInstanceOf(RedisUnavailableError);
     await clearFaults();
     expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1 });
     expect((await locks.acquire(name)).acquired).toBe(false);
