@@ -18,11 +18,8 @@ describe("mutual exclusion under contention", () => {
         // Each client has its own Redis client, as separate Workers would. The timeout is shorter
         // than the helper's 5 s because each pending request holds a timer and workerd caps live
         // timers at 10,000; 3 s still leaves room for a machine busy with other test runs.
-        // Release markers live 1 s instead of 60 s, so 10,000 of them do not linger in the shared
-        // test Redis for the test files that run next.
         const locks = new Locks(testRedis({ retries: 1, timeoutMs: 3000 }), {
           backoff: exponentialJitter({ baseMs: 4, maxMs: 40 }),
-          releaseMemoryMs: 1000,
         });
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           // Polling locks are not fair: under constant contention a waiter can use up its whole
