@@ -169,7 +169,7 @@ describe("fencing tokens", () => {
     expect(granted(await locks.acquire(name)).fence).toBe(ahead + 2);
   });
 
-  it("the release marker keeps the last fence for fenceRetentionMs, then the name leaves no key behind", async () => {
+  it("the release marker keeps the last fence for fenceRetentionMs, then expires", async () => {
     const locks = new Locks(testRedis(), { fenceRetentionMs: 5000 });
     const name = uniqueName("fence");
     await locks.release(name, granted(await locks.acquire(name)).token);
