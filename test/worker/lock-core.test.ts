@@ -246,6 +246,13 @@ describe("key layout (a contract between Worker versions that share a database)"
     const next = granted(await locks.acquire(name, { ttlMs: 5000 }));
     // The next lease carries the released token, so a late resend of that release still answers.
     expect(await redis.get(key("lease", name))).toBe(`${next.token}:${next.fence}:${next.expiresAt}:${lease.token}`);
+    // Extends keep fence and carried token, whether this isolate or another one extends.
+    const here = await locks.extend(name, next.token, 6000);
+    if (!here.extended) throw new Error("expected the extend");
+    expect(await redis.get(key("lease", name))).toBe(`${next.token}:${next.fence}:${here.expiresAt}:${lease.token}`);
+    const elsewhere = await new Locks(testRedis(), { memory: new LeaseMemory() }).extend(name, next.token, 7000);
+    if (!elsewhere.extended) throw new Error("expected the extend");
+    expect(await redis.get(key("lease", name))).toBe(`${next.token}:${next.fence}:${elsewhere.expiresAt}:${lease.token}`);
   });
 });
 
