@@ -18,7 +18,7 @@ export interface LeaseHint {
 export class LeaseMemory {
   readonly #hints = new Map<string, LeaseHint>();
 
-  /** @param capacity most leases remembered (default 10000, about 1 MB) */
+  /** @param capacity most leases remembered (default 10000: a few MB at most) */
   constructor(readonly capacity = 10_000) {}
 
   /** Remembers a lease this isolate was granted. */
