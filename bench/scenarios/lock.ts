@@ -2,7 +2,7 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
 
 /**
  * Lock scenarios. "In Worker" rows run one acquire + release per HTTP request through the
- * bench-only route (functions/routes/bench-lock.ts), so this project's core and @upstash/lock
+ * bench-only route (bench/worker/lock.ts), so this project's core and @upstash/lock
  * are compared on the same client and Redis; the "HTTP API" row is what a remote client pays
  * (two calls to the Worker).
  *
@@ -39,6 +39,18 @@ export const scenarios: Scenario[] = [
     group: "locks",
     name: "in Worker: acquire + release, uncontended (this core)",
     run: (ctx, i) => inWorker(ctx, "core", `${ctx.runId}-core-${i}`, {}),
+  },
+  {
+    group: "locks",
+    name: "in Worker: acquire + release, one name used again and again, 1 caller (this core)",
+    concurrency: 1,
+    operations: 100,
+    run: (ctx) => inWorker(ctx, "core", `${ctx.runId}-core-again`, {}),
+  },
+  {
+    group: "locks",
+    name: "in Worker: semaphore (limit 4) acquire + release, uncontended (this core)",
+    run: (ctx, i) => inWorker(ctx, "core", `${ctx.runId}-sem-${i}`, { limit: 4 }),
   },
   {
     group: "locks",

@@ -4,10 +4,9 @@ import { Locks, MAX_LIMIT, MAX_TTL_MS, MAX_WAIT_MS, TOKEN_PATTERN } from "../../
 import type { AppEnv } from "../platform/app-env";
 import { readLockConfig } from "./config";
 import { jsonBody, jsonResponse, optionalJsonBody, problems, v1Route } from "../platform/openapi";
-import { ApiProblem } from "../platform/problem";
 import { createRouter, redisOf } from "../platform/router";
 import { nameParam } from "../platform/validation";
-
+import { heldByAnother, lockHeld, lockNotHeld, notOwner } from "./problems";
 
 /**
  * The request's lock core. Its Redis client keeps the default retry: every lock operation is
@@ -119,17 +118,7 @@ export const lockRoutes = createRouter()
     const { name } = c.req.valid("param");
     const body = c.req.valid("json");
     const result = await locksOf(c).acquire(name, body);
-    if (!result.acquired) {
-      const { retryAfterMs } = result;
-      throw new ApiProblem(
-        409,
-        "lock-held",
-        "Lock held",
-        `'${name}' is held by another owner`,
-        { retryAfterMs },
-        { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-      );
-    }
+    if (!result.acquired) throw lockHeld(name, result.retryAfterMs);
     const { token, fence, expiresAt } = result;
     return c.json({ name, token, fence, expiresAt }, 201);
   })
@@ -137,22 +126,14 @@ export const lockRoutes = createRouter()
     const { name } = c.req.valid("param");
     const { token, ttlMs } = c.req.valid("json");
     const result = await locksOf(c).extend(name, token, ttlMs);
-    if (!result.extended) {
-      const detail = result.reason === "not-held" ? `'${name}' is not held: the lease has ended` : `'${name}' is held by another owner`;
-      throw new ApiProblem(409, "lock-not-owner", "Not the lock owner", detail, { reason: result.reason });
-    }
+    if (!result.extended) throw notOwner(name, result.reason);
     return c.json({ expiresAt: result.expiresAt }, 200);
   })
   .openapi(releaseRoute, async (c) => {
     const { name } = c.req.valid("param");
     const token = c.req.valid("header")["lock-token"];
     const result = await locksOf(c).release(name, token);
-    if (!result.released) {
-      if (result.reason === "not-held") {
-        throw new ApiProblem(404, "lock-not-held", "Lock not held", `'${name}' is not held by this token (free, or the lease ended)`);
-      }
-      throw new ApiProblem(409, "lock-held-by-another", "Lock held by another owner", `'${name}' is held by another owner`);
-    }
+    if (!result.released) throw result.reason === "not-held" ? lockNotHeld(name) : heldByAnother(name);
     return c.body(null, 204);
   })
   .openapi(statusRoute, async (c) => {

@@ -1,235 +1,348 @@
-import { LuaScript } from "../script";
+import { LUA_TIME } from "../lua";
+import { defineScript } from "../script";
 
 /**
- * The lease scripts. Each runs atomically in Redis as one REST request (EVALSHA, EVAL after
- * NOSCRIPT) and reads the time from Redis's own clock (TIME), the clock that also expires
- * keys, never from the Worker, whose `Date.now()` stands still between I/O.
+ * The lock scripts. Each is one EVALSHA (EVAL after NOSCRIPT), atomic in Redis, and takes
+ * time from Redis's `TIME`, the clock that also expires keys.
  *
- * Layout of one lock name (keys built in `locks.ts`):
- * - lease: while held exclusively, a hash `{token, fence, expires}` that expires with the lease
- *   (PX; `expires` repeats the end in ms so every reply states the same instant);
- *   while held as a semaphore, a sorted set of tokens scored by their lease's end (ms).
- * - holders: a semaphore's hash token -> fence; it expires with the last lease.
- * - fence: the last fence issued for the name (see {@link FENCE_LUA}).
- * - released (one per token): a short-lived marker that this token released the lease, so a
- *   retried release still answers "released".
+ * The state of one name lives in its `lease` key (docs/locks.md "Key layout"):
+ * - an exclusive lease: the string `<token>:<fence>:<expiresMs>:<prev>`, set with
+ *   `PXAT expiresMs`, so the key exists exactly while the lease is live (`prev`: the token of
+ *   the release this grant replaced, or "");
+ * - a release marker: the string `R:<token>:<fence>`, left by a release for the retention:
+ *   it keeps the last fence and answers a resent release;
+ * - a semaphore: a sorted set token → lease end (ms), with its `holders` hash (token → fence)
+ *   and its `fence` key (the last fence).
  *
- * Numbers that can exceed 14 digits are written with `string.format("%.0f")`: Lua 5.1's
- * `tostring` would turn a microsecond time into "1.7e+15".
+ * The exclusive scripts write first and look after: `SET ... GET` returns the state it
+ * replaced, which says everything (free, a marker, someone's lease), and on the rare paths
+ * the script corrects or puts back what it wrote. A command of the wrong mode fails with
+ * WRONGTYPE, caught with `redis.pcall`: that is how a script finds a semaphore, without a
+ * TYPE call.
+ *
+ * Fences: a grant's fence is max(last + 1, now in µs), `last` being the fence the state
+ * carries (a marker, a semaphore's fence key); proof in docs/locks.md.
  */
 
-/** Sets `now_us` and `now_ms` from Redis's clock, and `fmt` for exact integer strings. */
-const NOW_LUA = `
-local clock = redis.call("TIME")
-local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local function fmt(n) return string.format("%.0f", n) end
+/** Parsing and writing the string states, and telling WRONGTYPE from other errors. */
+const LUA_LOCK_STATE = String.raw`
+local function now_ms_of(us) return math.floor(us / 1000) end
+local function lease_value(token, fence, expires, prev)
+  return token .. ":" .. fmt(fence) .. ":" .. fmt(expires) .. ":" .. prev
+end
+local function marker_value(token, fence) return "R:" .. token .. ":" .. fmt(fence) end
+-- {marker = true, token, fence} or {token, fence, expires, prev}
+local function parse_state(value)
+  local token, fence = string.match(value, "^R:(%x+):(%d+)$")
+  if token then return { marker = true, token = token, fence = tonumber(fence) } end
+  local t, f, e, p = string.match(value, "^(%x+):(%d+):(%d+):(%x*)$")
+  if not t then error("ERR lock state is neither a lease nor a release marker") end
+  return { token = t, fence = tonumber(f), expires = tonumber(e), prev = p }
+end
+-- true when a pcall reply is WRONGTYPE (the other mode holds the name); any other error is raised
+local function wrong_type(reply)
+  if type(reply) ~= "table" or not reply.err then return false end
+  if string.sub(reply.err, 1, 9) == "WRONGTYPE" then return true end
+  error(reply.err)
+end
 `;
 
-/**
- * `next_fence(counter, retention_ms)`: the fence of a new grant, max(last + 1, now in µs).
- * The counter makes fences strictly increasing while it exists; the clock floor makes the
- * next fence exceed every earlier one even if the counter was evicted, because no fence is
- * ever issued ahead of the clock except by a burst of grants within the same microsecond
- * (proof in docs/locks.md). The counter expires after `retention_ms` without grants, so
- * one-off names do not leave keys behind forever.
- */
-const FENCE_LUA = `
-local function next_fence(counter, retention_ms)
-  local last = tonumber(redis.call("GET", counter)) or 0
-  local fence = math.max(last + 1, now_us)
-  redis.call("SET", counter, fmt(fence), "PX", retention_ms)
-  return fence
-end
-`;
-
-/**
- * Semaphore helpers, given KEYS[1] = lease (sorted set) and KEYS[2] = holders (hash).
- * `prune()` drops holders whose lease ended (a lease ending at now_ms is still live, as with
- * Redis key expiry). `keep_alive()` makes both keys live exactly as long as the last lease.
- */
-const SEMAPHORE_LUA = `
-local function prune()
-  local expired = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. fmt(now_ms))
-  if #expired > 0 then
-    redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", "(" .. fmt(now_ms))
-    redis.call("HDEL", KEYS[2], unpack(expired))
+/** A semaphore's lifetime: its two keys live until its last lease ends. */
+const LUA_SEMAPHORE = String.raw`
+-- "GT": only ever later (when the last end is not known here; a key without expiry keeps none)
+local function live_until(lease_key, holders_key, at, only_later)
+  if only_later then
+    redis.call("PEXPIREAT", lease_key, fmt(at), "GT")
+    redis.call("PEXPIREAT", holders_key, fmt(at), "GT")
+  else
+    redis.call("PEXPIREAT", lease_key, fmt(at))
+    redis.call("PEXPIREAT", holders_key, fmt(at))
   end
-end
-local function keep_alive()
-  local last = redis.call("ZRANGE", KEYS[1], -1, -1, "WITHSCORES")
-  if last[2] then
-    local ttl = fmt(math.max(1, tonumber(last[2]) - now_ms))
-    redis.call("PEXPIRE", KEYS[1], ttl)
-    redis.call("PEXPIRE", KEYS[2], ttl)
-  end
-end
-local function earliest_end()
-  local first = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
-  return tonumber(first[2]) - now_ms
 end
 `;
 
 /**
  * Grants an exclusive lease if the name is free, or returns the lease this token already
- * holds: a request retried after its reply was lost gets its own grant back.
+ * holds (a resend after a lost reply gets its own grant back).
  *
- * KEYS[1] lease (hash {token, fence, expires} with PX; a sorted set while a semaphore holds the name)
- * KEYS[2] holders of a semaphore (hash token -> fence; only cleaned here)
- * KEYS[3] fence counter of the name
- * ARGV[1] token (32 hex characters, made by the client before sending)
- * ARGV[2] lease in ms
- * ARGV[3] fence counter retention in ms
- * Returns {1, fence, expiresAtMs} granted, or {0, retryAfterMs} held by someone else.
+ * Replies {1, fence, expiresAtMs, prev} granted, or {0, retryAfterMs} held by someone else.
+ * Billed: TIME + SET when the name was free; one more SET after a release (the marker's fence
+ * and token go into the lease); none more when held or resent.
  */
-export const ACQUIRE_EXCLUSIVE = new LuaScript<[number, number, number?]>(
-  "lock-acquire-exclusive",
-  `${NOW_LUA}${FENCE_LUA}${SEMAPHORE_LUA}
-local kind = redis.call("TYPE", KEYS[1])["ok"]
-if kind == "hash" then
-  local held = redis.call("HMGET", KEYS[1], "token", "fence", "expires")
-  if held[1] == ARGV[1] then return {1, tonumber(held[2]), tonumber(held[3])} end
-  return {0, redis.call("PTTL", KEYS[1])}
-elseif kind == "zset" then
-  prune()
-  if redis.call("ZCARD", KEYS[1]) > 0 then return {0, earliest_end()} end
+export const ACQUIRE = defineScript<"lease" | "holders" | "fence", "token" | "ttlMs", [number, number, number?, string?]>({
+  name: "lock-acquire",
+  keys: ["lease", "holders", "fence"],
+  args: ["token", "ttlMs"],
+  uses: [LUA_TIME, LUA_LOCK_STATE],
+  lua: String.raw`
+local now = now_us()
+local now_ms = now_ms_of(now)
+local expires = now_ms + tonumber(ARG.ttlMs)
+local old = redis.pcall("SET", KEY.lease, lease_value(ARG.token, now, expires, ""), "NX", "PXAT", fmt(expires), "GET")
+if wrong_type(old) then
+  -- a semaphore: the lock is free only when none of its leases is live
+  local first = redis.call("ZRANGEBYSCORE", KEY.lease, fmt(now_ms), "+inf", "WITHSCORES", "LIMIT", 0, 1)
+  if first[2] then return { 0, tonumber(first[2]) - now_ms } end
+  local fence = math.max((tonumber(redis.call("GET", KEY.fence)) or 0) + 1, now)
+  redis.call("DEL", KEY.lease, KEY.holders, KEY.fence)
+  redis.call("SET", KEY.lease, lease_value(ARG.token, fence, expires, ""), "PXAT", fmt(expires))
+  return { 1, fence, expires, "" }
 end
-local fence = next_fence(KEYS[3], ARGV[3])
-local expires = now_ms + tonumber(ARGV[2])
-redis.call("HSET", KEYS[1], "token", ARGV[1], "fence", fmt(fence), "expires", fmt(expires))
-redis.call("PEXPIRE", KEYS[1], ARGV[2])
-return {1, fence, expires}
+if not old then return { 1, now, expires, "" } end
+local state = parse_state(old)
+if state.marker then
+  -- released before: continue from its fence, and carry its token for a resent release
+  local fence = math.max(state.fence + 1, now)
+  redis.call("SET", KEY.lease, lease_value(ARG.token, fence, expires, state.token), "PXAT", fmt(expires))
+  return { 1, fence, expires, state.token }
+end
+if state.token == ARG.token then return { 1, state.fence, state.expires, state.prev } end
+return { 0, state.expires - now_ms }
 `,
-);
+});
 
 /**
- * Grants one of `limit` semaphore leases, or returns the lease this token already holds.
+ * Grants one of `limit` semaphore places, or returns the place this token already holds.
  *
- * KEYS[1] lease (sorted set token -> lease end in ms; a hash while held exclusively)
- * KEYS[2] holders (hash token -> fence)
- * KEYS[3] fence counter of the name
- * ARGV[1] token, ARGV[2] lease in ms, ARGV[3] fence counter retention in ms
- * ARGV[4] limit: most holders at once
- * Returns {1, fence, expiresAtMs} granted, or {0, retryAfterMs} all places taken.
+ * Replies {1, fence, expiresAtMs} granted, or {0, retryAfterMs} all places taken (or held
+ * exclusively).
  */
-export const ACQUIRE_SHARED = new LuaScript<[number, number, number?]>(
-  "lock-acquire-shared",
-  `${NOW_LUA}${FENCE_LUA}${SEMAPHORE_LUA}
-if redis.call("TYPE", KEYS[1])["ok"] == "hash" then
-  return {0, redis.call("PTTL", KEYS[1])}
+export const ACQUIRE_SHARED = defineScript<
+  "lease" | "holders" | "fence",
+  "token" | "ttlMs" | "limit" | "retentionMs",
+  [number, number, number?]
+>({
+  name: "lock-acquire-shared",
+  keys: ["lease", "holders", "fence"],
+  args: ["token", "ttlMs", "limit", "retentionMs"],
+  uses: [LUA_TIME, LUA_LOCK_STATE, LUA_SEMAPHORE],
+  lua: String.raw`
+local now = now_us()
+local now_ms = now_ms_of(now)
+local expires = now_ms + tonumber(ARG.ttlMs)
+local last = 0
+local all = redis.pcall("ZRANGE", KEY.lease, 0, -1, "WITHSCORES")
+if wrong_type(all) then
+  -- an exclusive lease or a release marker holds the key
+  local state = parse_state(redis.call("GET", KEY.lease))
+  if not state.marker then return { 0, math.max(0, state.expires - now_ms) } end
+  last = state.fence
+  redis.call("DEL", KEY.lease)
+  all = {}
 end
-prune()
-local held = redis.call("ZSCORE", KEYS[1], ARGV[1])
-if held then
-  local fence = tonumber(redis.call("HGET", KEYS[2], ARGV[1]))
-  if not fence then
-    -- the holders hash was evicted under a live lease: give this holder a new fence
-    fence = next_fence(KEYS[3], ARGV[3])
-    redis.call("HSET", KEYS[2], ARGV[1], fmt(fence))
-    keep_alive()
+-- the next fence: max(last + 1, now), "last" being the counter's or the marker's
+local function next_fence()
+  local counted = tonumber(redis.call("SET", KEY.fence, fmt(now), "PX", ARG.retentionMs, "GET")) or 0
+  local floor = math.max(counted, last) + 1
+  if floor <= now then return now end
+  redis.call("SET", KEY.fence, fmt(floor), "PX", ARG.retentionMs)
+  return floor
+end
+-- sorted by lease end: ended places go, this token's place is a resend, the rest are live
+local ended, live, earliest, latest, mine = {}, 0, nil, nil, nil
+for i = 1, #all, 2 do
+  local token, ends = all[i], tonumber(all[i + 1])
+  if ends < now_ms then
+    ended[#ended + 1] = token
+  else
+    if token == ARG.token then mine = ends else live = live + 1; earliest = earliest or ends end
+    latest = ends
   end
-  return {1, fence, tonumber(held)}
 end
-if redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[4]) then return {0, earliest_end()} end
-local fence = next_fence(KEYS[3], ARGV[3])
-local expires = now_ms + tonumber(ARGV[2])
-redis.call("ZADD", KEYS[1], fmt(expires), ARGV[1])
-redis.call("HSET", KEYS[2], ARGV[1], fmt(fence))
-keep_alive()
-return {1, fence, expires}
+if #ended > 0 then
+  redis.call("ZREM", KEY.lease, unpack(ended))
+  redis.call("HDEL", KEY.holders, unpack(ended))
+end
+if mine then
+  local fence = tonumber(redis.call("HGET", KEY.holders, ARG.token))
+  if not fence then
+    -- the holders hash was evicted under a live lease: a new fence for this holder
+    fence = next_fence()
+    redis.call("HSET", KEY.holders, ARG.token, fmt(fence))
+    live_until(KEY.lease, KEY.holders, latest, false)
+  end
+  return { 1, fence, mine }
+end
+if live >= tonumber(ARG.limit) then return { 0, earliest - now_ms } end
+local fence = next_fence()
+redis.call("ZADD", KEY.lease, fmt(expires), ARG.token)
+redis.call("HSET", KEY.holders, ARG.token, fmt(fence))
+live_until(KEY.lease, KEY.holders, math.max(latest or 0, expires), false)
+return { 1, fence, expires }
 `,
-);
+});
 
 /**
- * Ends the lease of `token`, whether exclusive or one of a semaphore's.
+ * Ends the lease of `token`, exclusive or a semaphore place.
  *
- * KEYS[1] lease, KEYS[2] holders of a semaphore
- * KEYS[3] release marker of this token (remembers the release so a retry answers 1)
- * ARGV[1] token, ARGV[2] how long the marker lives in ms
- * Returns 1 released (now or by an earlier try of the same request), 0 held by another,
+ * `fence` is the lease's fence if this isolate knows it ("" if not): the marker is written
+ * with it in one command, and corrected with a second when it was wrong.
+ * Replies 1 released (now, or by an earlier send of the same release), 0 held by another,
  * -1 not held (free, or this token's lease already ended).
+ * Billed: SET when `fence` was right; the semaphore path costs more.
  */
-export const RELEASE = new LuaScript<number>(
-  "lock-release",
-  `${NOW_LUA}${SEMAPHORE_LUA}
-local function released()
-  redis.call("SET", KEYS[3], "1", "PX", ARGV[2])
+export const RELEASE = defineScript<
+  "lease" | "holders" | "fence" | "released",
+  "token" | "fence" | "retentionMs" | "releaseMemoryMs",
+  number
+>({
+  name: "lock-release",
+  keys: ["lease", "holders", "fence", "released"],
+  args: ["token", "fence", "retentionMs", "releaseMemoryMs"],
+  uses: [LUA_TIME, LUA_LOCK_STATE],
+  lua: String.raw`
+local old = redis.pcall("SET", KEY.lease, "R:" .. ARG.token .. ":" .. ARG.fence, "XX", "PX", ARG.retentionMs, "GET")
+if wrong_type(old) then
+  -- a semaphore: remove this token's place if it is live, and forget places that ended
+  local now_ms = now_ms_of(now_us())
+  local all = redis.call("ZRANGE", KEY.lease, 0, -1, "WITHSCORES")
+  local gone, mine, live = {}, false, 0
+  for i = 1, #all, 2 do
+    local token, ends = all[i], tonumber(all[i + 1])
+    if ends >= now_ms and token == ARG.token then mine = true end
+    if ends < now_ms or token == ARG.token then gone[#gone + 1] = token else live = live + 1 end
+  end
+  if #gone > 0 then
+    redis.call("ZREM", KEY.lease, unpack(gone))
+    redis.call("HDEL", KEY.holders, unpack(gone))
+  end
+  if mine then
+    if live == 0 then
+      -- the last holder: leave a marker that keeps the semaphore's last fence, as an exclusive release does
+      local last = tonumber(redis.call("GET", KEY.fence)) or 0
+      redis.call("SET", KEY.lease, marker_value(ARG.token, last), "PX", ARG.retentionMs)
+    else
+      redis.call("SET", KEY.released, "1", "PX", ARG.releaseMemoryMs)
+    end
+    return 1
+  end
+  if redis.call("EXISTS", KEY.released) == 1 then return 1 end
+  if live > 0 then return 0 end
+  return -1
+end
+if not old then
+  -- nothing there (XX wrote nothing); a semaphore that since ended may remember this release
+  if redis.call("EXISTS", KEY.released) == 1 then return 1 end
+  return -1
+end
+local state = parse_state(old)
+if state.token == ARG.token then
+  -- this token's lease, or its marker (a resent release): the marker keeps the lease's fence
+  if state.fence ~= tonumber(ARG.fence) then
+    redis.call("SET", KEY.lease, marker_value(ARG.token, state.fence), "PX", ARG.retentionMs)
+  end
   return 1
 end
-local kind = redis.call("TYPE", KEYS[1])["ok"]
-if kind == "hash" then
-  if redis.call("HGET", KEYS[1], "token") == ARGV[1] then
-    redis.call("DEL", KEYS[1])
-    return released()
-  end
-elseif kind == "zset" then
-  prune()
-  if redis.call("ZREM", KEYS[1], ARGV[1]) == 1 then
-    redis.call("HDEL", KEYS[2], ARGV[1])
-    return released()
-  end
+-- someone else's state: put it back
+if state.marker then
+  redis.call("SET", KEY.lease, old, "PX", ARG.retentionMs)
+  return -1
 end
-if redis.call("EXISTS", KEYS[3]) == 1 then return 1 end
-if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
-return -1
+redis.call("SET", KEY.lease, old, "PXAT", fmt(state.expires))
+-- the holder's grant replaced this token's release: this is that release, resent
+if state.prev == ARG.token then return 1 end
+return 0
 `,
-);
+});
 
 /**
- * Sets the lease of `token` to end `ttl` ms from now (Redis time), if it still holds one.
+ * Makes the lease of `token` end `ttlMs` from now (Redis time), if it still holds one.
  *
- * KEYS[1] lease, KEYS[2] holders of a semaphore
- * ARGV[1] token, ARGV[2] new lease in ms, counted from now
- * Returns {1, expiresAtMs} extended, {0} held by another, {-1} not held.
+ * `fence` and `prev` are this isolate's hints about the lease ("" when unknown): the new
+ * lease is written with them in one command and corrected with a second when they were wrong.
+ * Replies {1, expiresAtMs} extended, {0} held by another, {-1} not held.
  */
-export const EXTEND = new LuaScript<[number, number?]>(
-  "lock-extend",
-  `${NOW_LUA}${SEMAPHORE_LUA}
-local expires = now_ms + tonumber(ARGV[2])
-local kind = redis.call("TYPE", KEYS[1])["ok"]
-if kind == "hash" then
-  if redis.call("HGET", KEYS[1], "token") ~= ARGV[1] then return {0} end
-  redis.call("HSET", KEYS[1], "expires", fmt(expires))
-  redis.call("PEXPIRE", KEYS[1], ARGV[2])
-  return {1, expires}
-elseif kind == "zset" then
-  prune()
-  if redis.call("ZSCORE", KEYS[1], ARGV[1]) then
-    redis.call("ZADD", KEYS[1], "XX", fmt(expires), ARGV[1])
-    keep_alive()
-    return {1, expires}
+export const EXTEND = defineScript<"lease" | "holders", "token" | "ttlMs" | "fence" | "prev" | "retentionMs", [number, number?]>({
+  name: "lock-extend",
+  keys: ["lease", "holders"],
+  args: ["token", "ttlMs", "fence", "prev", "retentionMs"],
+  uses: [LUA_TIME, LUA_LOCK_STATE, LUA_SEMAPHORE],
+  lua: String.raw`
+local now_ms = now_ms_of(now_us())
+local expires = now_ms + tonumber(ARG.ttlMs)
+local hint = tonumber(ARG.fence) or 0
+local old = redis.pcall("SET", KEY.lease, lease_value(ARG.token, hint, expires, ARG.prev), "XX", "PXAT", fmt(expires), "GET")
+if wrong_type(old) then
+  local ends = tonumber(redis.call("ZSCORE", KEY.lease, ARG.token))
+  if ends and ends >= now_ms then
+    redis.call("ZADD", KEY.lease, "XX", fmt(expires), ARG.token)
+    live_until(KEY.lease, KEY.holders, expires, true)
+    return { 1, expires }
   end
-  if redis.call("ZCARD", KEYS[1]) > 0 then return {0} end
+  if redis.call("ZCOUNT", KEY.lease, fmt(now_ms), "+inf") > 0 then return { 0 } end
+  return { -1 }
 end
-return {-1}
+if not old then return { -1 } end
+local state = parse_state(old)
+if state.marker then
+  redis.call("SET", KEY.lease, old, "PX", ARG.retentionMs)
+  return { -1 }
+end
+if state.token ~= ARG.token then
+  redis.call("SET", KEY.lease, old, "PXAT", fmt(state.expires))
+  return { 0 }
+end
+if state.fence ~= hint or state.prev ~= ARG.prev then
+  redis.call("SET", KEY.lease, lease_value(ARG.token, state.fence, expires, state.prev), "PXAT", fmt(expires))
+end
+return { 1, expires }
 `,
-);
+});
 
 /**
  * Reads a name's state without changing it and without revealing any token.
  *
- * KEYS[1] lease, KEYS[2] holders of a semaphore
- * Returns {0} free, or {holders, expiresAtMs, fence}: for a semaphore, the end of the last
- * lease and the highest fence among live holders.
+ * Replies {0} free, or {holders, expiresAtMs, fence}: for a semaphore, the end of the last
+ * lease and the highest fence among live holders. Billed: GET for an exclusive lock (a key
+ * that exists is live: its expiry is the lease's).
  */
-export const STATUS = new LuaScript<[number, number?, number?]>(
-  "lock-status",
-  `${NOW_LUA}
-local kind = redis.call("TYPE", KEYS[1])["ok"]
-if kind == "hash" then
-  local held = redis.call("HMGET", KEYS[1], "expires", "fence")
-  return {1, tonumber(held[1]), tonumber(held[2])}
-elseif kind == "zset" then
-  local live = redis.call("ZRANGEBYSCORE", KEYS[1], fmt(now_ms), "+inf", "WITHSCORES")
-  if #live == 0 then return {0} end
+export const STATUS = defineScript<"lease" | "holders", never, [number, number?, number?]>({
+  name: "lock-status",
+  keys: ["lease", "holders"],
+  args: [],
+  uses: [LUA_TIME, LUA_LOCK_STATE],
+  lua: String.raw`
+local value = redis.pcall("GET", KEY.lease)
+if wrong_type(value) then
+  local live = redis.call("ZRANGEBYSCORE", KEY.lease, fmt(now_ms_of(now_us())), "+inf", "WITHSCORES")
+  if #live == 0 then return { 0 } end
   local tokens = {}
   for i = 1, #live, 2 do tokens[#tokens + 1] = live[i] end
   local highest = 0
-  for _, fence in ipairs(redis.call("HMGET", KEYS[2], unpack(tokens))) do
+  for _, fence in ipairs(redis.call("HMGET", KEY.holders, unpack(tokens))) do
     highest = math.max(highest, tonumber(fence) or 0)
   end
-  return {#tokens, tonumber(live[#live]), highest}
+  return { #tokens, tonumber(live[#live]), highest }
 end
-return {0}
+if not value then return { 0 } end
+local state = parse_state(value)
+if state.marker then return { 0 } end
+return { 1, state.expires, state.fence }
 `,
-);
+});
+
+/**
+ * Applies a fenced write only if its fence is not lower than the highest the record has seen,
+ * and keeps that fence in the same hash as the value.
+ * Replies {1, fence} applied, or {0, highestFence} refused.
+ */
+export const FENCED_SET = defineScript<"record", "fence" | "value" | "ttlMs", [number, number]>({
+  name: "fenced-set",
+  keys: ["record"],
+  args: ["fence", "value", "ttlMs"],
+  lua: String.raw`
+local seen = tonumber(redis.call("HGET", KEY.record, "fence"))
+if seen and tonumber(ARG.fence) < seen then return { 0, seen } end
+redis.call("HSET", KEY.record, "fence", ARG.fence, "value", ARG.value)
+if ARG.ttlMs ~= "0" then redis.call("PEXPIRE", KEY.record, ARG.ttlMs) end
+return { 1, tonumber(ARG.fence) }
+`,
+});
+
+/** Reads a fenced record. Replies {fence, value}, each nil when absent. */
+export const FENCED_GET = defineScript<"record", never, [string | null, string | null]>({
+  name: "fenced-get",
+  keys: ["record"],
+  args: [],
+  lua: `return redis.call("HMGET", KEY.record, "fence", "value")`,
+});

@@ -1,15 +1,5 @@
-import { ConflictError } from "../errors";
-import { type AcquireOptions, type Lease, type Locks, DEFAULT_TTL_MS } from "./locks";
-
-/** Thrown by {@link withLock} when the lock could not be taken within `waitMs`. */
-export class LockBusyError extends ConflictError {
-  constructor(
-    lockName: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(`lock '${lockName}' is held by another owner`, { retryAfterMs });
-  }
-}
+import type { Locks } from "./locks";
+import { type AcquireOptions, DEFAULT_TTL_MS, type Lease } from "./types";
 
 /** The reason of the signal {@link withLock} aborts when the lease is lost. */
 export class LeaseLostError extends Error {
@@ -29,6 +19,9 @@ export interface HeldLease extends Lease {
   signal: AbortSignal;
 }
 
+/** What {@link withLock} returns: `fn`'s value, or, when the lock stayed held, when to retry. */
+export type WithLockResult<T> = { acquired: true; value: T } | { acquired: false; retryAfterMs: number };
+
 /**
  * Runs `fn` while holding the lock `name`, and always releases it afterwards.
  *
@@ -37,19 +30,22 @@ export interface HeldLease extends Lease {
  * lease ran out by the local clock because renewals could not reach Redis. After that, `fn`
  * holds nothing: it should stop, and guard any write it still makes with its fence.
  *
- * @returns what `fn` returns
- * @throws {LockBusyError} when the lock is not taken within `waitMs` (then `fn` never runs)
+ * A lock still held after `waitMs` is a result, `{ acquired: false, retryAfterMs }`, and `fn`
+ * never runs; what `fn` throws is thrown after the release.
+ *
+ * @returns `{ acquired: true, value }` with what `fn` returned
  * @example
- * await withLock(locks, "nightly-report", async ({ signal, fence }) => {
+ * const run = await withLock(locks, "nightly-report", async ({ signal, fence }) => {
  *   for (const page of pages) { signal.throwIfAborted(); await write(page, fence); }
  * }, { ttlMs: 5000, waitMs: 0 });
+ * if (!run.acquired) console.log(`busy, retry in ${run.retryAfterMs} ms`);
  */
 export async function withLock<T>(
   locks: Locks,
   name: string,
   fn: (lease: HeldLease) => Promise<T> | T,
   options: WithLockOptions = {},
-): Promise<T> {
+): Promise<WithLockResult<T>> {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const renewEveryMs = Math.max(1, options.renewEveryMs ?? Math.floor(ttlMs / 3));
   // The lease began after the winning attempt was sent, so counting from that instant never
@@ -63,7 +59,7 @@ export async function withLock<T>(
       options.onAttempt?.();
     },
   });
-  if (!result.acquired) throw new LockBusyError(name, result.retryAfterMs);
+  if (!result.acquired) return { acquired: false, retryAfterMs: result.retryAfterMs };
   let leaseEndsLocal = attemptSentAt + ttlMs;
   const lease: Lease = { name, token: result.token, fence: result.fence, expiresAt: result.expiresAt };
 
@@ -108,7 +104,7 @@ export async function withLock<T>(
   armWatchdog();
   scheduleRenewal(renewEveryMs);
   try {
-    return await fn({ ...lease, signal: controller.signal });
+    return { acquired: true, value: await fn({ ...lease, signal: controller.signal }) };
   } finally {
     stopped = true;
     cancel(renewTimer);

@@ -33,7 +33,7 @@ describe("retry-safe operations (the endpoint drops the reply after Redis applie
     await warmUp(locks);
     const name = uniqueName("orphan");
     await setFaults({ dropReplyAfterApply: 1, match: "EVALSHA" });
-    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toThrow();
+    await expect(locks.acquire(name, { ttlMs: 300 })).rejects.toBeInstanceOf(RedisUnavailableError);
     await clearFaults();
     expect(await locks.status(name)).toMatchObject({ locked: true, holders: 1 });
     expect((await locks.acquire(name)).acquired).toBe(false);
@@ -66,9 +66,17 @@ describe("retry-safe operations (the endpoint drops the reply after Redis applie
     expect(requests).toBe(2); // the applied-then-dropped release and its retry
     expect(result).toEqual({ released: true });
     const next = granted(await locks.acquire(name));
-    // The marker answers a late retry of the same release, and nothing else.
+    // The next lease carries the released token: a late resend of that release still answers
+    // released, and leaves the new holder's lease exactly as it was.
+    const before = await locks.status(name);
     expect(await locks.release(name, lease.token)).toEqual({ released: true });
-    expect(await locks.status(name)).toMatchObject({ locked: true, fence: next.fence });
+    expect(await locks.status(name)).toEqual(before);
+    expect(before).toMatchObject({ locked: true, fence: next.fence, expiresAt: next.expiresAt });
+    // Anyone else's token is still told the name is held by another.
+    expect(await locks.release(name, "0123456789abcdef0123456789abcdef")).toEqual({ released: false, reason: "held-by-another" });
+    expect(await locks.release(name, next.token)).toEqual({ released: true });
+    // Once the new holder released too, the old token's release finds that holder's marker: not held.
+    expect(await locks.release(name, lease.token)).toEqual({ released: false, reason: "not-held" });
   });
 });
 

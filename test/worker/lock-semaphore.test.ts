@@ -76,6 +76,44 @@ describe("counting semaphore (limit > 1)", () => {
     expect(await new Locks(testRedis()).status(name)).toEqual({ locked: false });
   });
 
+  it("exclusive and semaphore callers on one name under concurrency: an exclusive holder is always alone", async () => {
+    const name = uniqueName("mixed");
+    const limit = 3;
+    let exclusiveInside = 0;
+    let sharedInside = 0;
+    let mostShared = 0;
+    let exclusiveGrants = 0;
+    const fences: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, caller) => {
+        const exclusive = caller % 3 === 0;
+        const locks = new Locks(testRedis({ retries: 1 }));
+        for (let i = 0; i < 8; i++) {
+          let lease = await locks.acquire(name, { limit: exclusive ? 1 : limit, ttlMs: 10_000, waitMs: 10_000 });
+          while (!lease.acquired) lease = await locks.acquire(name, { limit: exclusive ? 1 : limit, ttlMs: 10_000, waitMs: 10_000 });
+          fences.push(lease.fence);
+          if (exclusive) {
+            exclusiveInside++;
+            exclusiveGrants++;
+          } else {
+            sharedInside++;
+            mostShared = Math.max(mostShared, sharedInside);
+          }
+          expect(exclusiveInside === 0 || (exclusiveInside === 1 && sharedInside === 0)).toBe(true);
+          expect(sharedInside).toBeLessThanOrEqual(limit);
+          await sleep(2);
+          if (exclusive) exclusiveInside--;
+          else sharedInside--;
+          expect(await locks.release(name, lease.token)).toEqual({ released: true });
+        }
+      }),
+    );
+    expect(exclusiveGrants).toBe(4 * 8);
+    expect(mostShared).toBeGreaterThan(1); // the semaphore did admit several at once
+    expect(new Set(fences).size).toBe(fences.length); // no fence was granted twice
+    expect(await new Locks(testRedis()).status(name)).toEqual({ locked: false });
+  });
+
   it("a retried semaphore acquire returns the same place instead of taking a second one", async () => {
     const locks = new Locks(testRedis({ retries: 1 }));
     const name = uniqueName("sem");

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { keyspace } from "../../shared/keys";
-import { FencedStore, LeaseLostError, LockBusyError, Locks, withLock } from "../../shared/lock";
+import { FencedStore, LeaseLostError, Locks, withLock, type WithLockResult } from "../../shared/lock";
 import { clearFaults, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 const key = keyspace("erf", "lock");
+
+/** fn's value from a withLock that must have run it. */
+async function unwrap<T>(run: Promise<WithLockResult<T>>): Promise<T> {
+  const result = await run;
+  if (!result.acquired) throw new Error(`expected the lock, got busy (retry after ${result.retryAfterMs} ms)`);
+  return result.value;
+}
 function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -34,7 +41,7 @@ describe("withLock", () => {
       },
       { ttlMs: 500 },
     );
-    expect(result).toBe("done");
+    expect(result).toEqual({ acquired: true, value: "done" });
     expect(await other.status(name)).toEqual({ locked: false });
   });
 
@@ -43,7 +50,7 @@ describe("withLock", () => {
     const name = uniqueName("waited");
     const held = await locks.acquire(name, { ttlMs: 400 });
     expect(held.acquired).toBe(true);
-    const aborted = await withLock(
+    const run = await withLock(
       locks,
       name,
       async ({ signal }) => {
@@ -52,7 +59,7 @@ describe("withLock", () => {
       },
       { ttlMs: 300, waitMs: 2000 },
     );
-    expect(aborted).toBe(false);
+    expect(run).toEqual({ acquired: true, value: false });
   });
 
   it("aborts fn's signal when the key is taken away, and does not release the new holder", async () => {
@@ -60,7 +67,7 @@ describe("withLock", () => {
     const thief = new Locks(testRedis());
     const name = uniqueName("lost");
     let thiefFence = 0;
-    const outcome = await withLock(
+    const outcome = await unwrap(withLock(
       locks,
       name,
       async ({ signal, fence }) => {
@@ -73,7 +80,7 @@ describe("withLock", () => {
         return { aborted, reason: signal.reason as unknown };
       },
       { ttlMs: 300 },
-    );
+    ));
     expect(outcome.aborted).toBe(true);
     expect(outcome.reason).toBeInstanceOf(LeaseLostError);
     expect(await thief.status(name)).toMatchObject({ locked: true, fence: thiefFence });
@@ -83,7 +90,7 @@ describe("withLock", () => {
     const locks = new Locks(testRedis());
     const name = uniqueName("unreachable");
     try {
-      const outcome = await withLock(
+      const outcome = await unwrap(withLock(
         locks,
         name,
         async ({ signal }) => {
@@ -92,7 +99,7 @@ describe("withLock", () => {
           return { aborted, reason: signal.reason as unknown };
         },
         { ttlMs: 300 },
-      );
+      ));
       expect(outcome.aborted).toBe(true);
       expect(outcome.reason).toBeInstanceOf(LeaseLostError);
     } finally {
@@ -103,23 +110,24 @@ describe("withLock", () => {
   it("releases when fn throws, and rethrows fn's error", async () => {
     const locks = new Locks(testRedis());
     const name = uniqueName("throws");
+    const boom = new Error("boom");
     await expect(
       withLock(locks, name, async () => {
-        throw new Error("boom");
+        throw boom;
       }),
-    ).rejects.toThrow("boom");
+    ).rejects.toBe(boom);
     expect(await locks.status(name)).toEqual({ locked: false });
   });
 
-  it("throws LockBusyError with retryAfterMs, without running fn, when the lock stays held", async () => {
+  it("answers acquired: false with retryAfterMs, without running fn, when the lock stays held", async () => {
     const locks = new Locks(testRedis());
     const name = uniqueName("busy");
     const held = await locks.acquire(name, { ttlMs: 5000 });
     expect(held.acquired).toBe(true);
     let ran = false;
-    const error = await withLock(locks, name, () => (ran = true), { waitMs: 50 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LockBusyError);
-    expect((error as LockBusyError).retryAfterMs).toBeGreaterThan(4000);
+    const run = await withLock(locks, name, () => (ran = true), { waitMs: 50 });
+    expect(run).toEqual({ acquired: false, retryAfterMs: expect.any(Number) });
+    if (!run.acquired) expect(run.retryAfterMs).toBeGreaterThan(4000);
     expect(ran).toBe(false);
   });
 });
