@@ -6,6 +6,10 @@
  * workerd prints still gets through.
  */
 const KNOWN_HARMLESS = [/Network connection lost/, /WebSocket peer disconnected/, /stream disconnected prematurely/];
+/** How workerd's own log lines start (never vitest's reports, which keep every line). */
+const WORKERD_LOG_LINE = /^(uncaught exception|exception = |workerd\/|kj\/)/;
+/** A chunk that is only workerd's native stack (addresses), printed after one of those. */
+const NATIVE_STACK_ONLY = /^stack:( \S+@[0-9a-f]+)+\s*$/;
 
 /** Drops workerd's reports of connections the tests dropped on purpose from stderr/stdout. */
 export function quietKnownWorkerdNoise(): () => void {
@@ -14,7 +18,8 @@ export function quietKnownWorkerdNoise(): () => void {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : "";
-      if (/uncaught exception|^stack: /m.test(text) && KNOWN_HARMLESS.some((pattern) => pattern.test(text))) return true;
+      const fromWorkerd = WORKERD_LOG_LINE.test(text);
+      if ((fromWorkerd && KNOWN_HARMLESS.some((pattern) => pattern.test(text))) || NATIVE_STACK_ONLY.test(text)) return true;
       return write(chunk, ...rest);
     }) as typeof stream.write;
     restore.push(() => {
