@@ -72,7 +72,7 @@ const BindingSchema = z
   .strict();
 // A list of policy names, or a binding: told apart by shape first, so an error names the real issue.
 const PolicyList = z.array(NAME).max(MAX_POLICIES);
-const GroupSchema = z.unknown().pipe(z.custom<z.infer<typeof PolicyList> | z.infer<typeof BindingSchema>>()).superRefine((value, ctx) => {
+const GroupSchema = z.custom<z.infer<typeof PolicyList> | z.infer<typeof BindingSchema>>().superRefine((value, ctx) => {
   const result = (Array.isArray(value) ? PolicyList : BindingSchema).safeParse(value);
   for (const issue of result.error?.issues ?? []) ctx.addIssue({ ...issue, code: "custom", path: issue.path });
 });
