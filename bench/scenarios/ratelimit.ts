@@ -2,7 +2,7 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
 
 /**
  * Rate-limit scenarios. "In Worker" rows run one `limit()` per HTTP request through the
- * bench-only route (functions/routes/bench-ratelimit.ts), with this project's limiter or with
+ * bench-only route (bench/worker/ratelimit.ts), with this project's limiter or with
  * `@upstash/ratelimit` for the same algorithm, on the same client and Redis:
  * - steady: a limit never reached, so every check goes to Redis;
  * - blocked: a limit of 1 per hour, spent in setup, so every check is denied; both libraries
