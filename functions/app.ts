@@ -5,7 +5,7 @@ import { readConfig } from "./platform/config";
 import { handleError, handleNotFound } from "./platform/errors";
 import { requireApiToken } from "./platform/auth";
 import { limitBody } from "./platform/body-limit";
-import { limitApiCalls, limitPublicCalls } from "./ratelimit/middleware";
+import { limitApiCalls, limitAuthFailures, limitPublicCalls } from "./ratelimit/middleware";
 import { registerIndex, registerOpenApiDocument } from "./platform/documentation";
 import { createRouter } from "./platform/router";
 import { eventRoutes } from "./cache/events-routes";
@@ -27,6 +27,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
     c.set("config", readConfig(c.env));
     await next();
   });
+  app.use("/v1/*", limitAuthFailures);
   app.use("/v1/*", requireApiToken);
   app.use("/v1/*", limitApiCalls);
   app.use("*", limitPublicCalls);

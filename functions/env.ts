@@ -1,9 +1,10 @@
 /**
- * The Worker's bindings: secrets (set with `wrangler secret put` or `.dev.vars`) and vars
- * (`[vars]` in wrangler.toml). Every var is a string; `functions/config.ts` parses them.
+ * The Worker's bindings: secrets (set with `wrangler secret put` or `.dev.vars`), vars
+ * (`[vars]` in wrangler.toml) and rate-limiting bindings (`[[ratelimits]]`). Every var is a
+ * string; each surface's `config.ts` parses them.
  * README.md ("Configuration") documents each one and its default.
  */
-export interface Env {
+export interface Env extends RateLimitBindings {
   /** Secret. Upstash REST URL, e.g. https://xyz.upstash.io (or the local endpoint). */
   UPSTASH_REDIS_REST_URL?: string;
   /** Secret. Upstash REST token. */
@@ -18,7 +19,7 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   /** Prefix of every Redis key this Worker writes (default "erf"). */
   KEY_PREFIX?: string;
-  /** JSON: named rate-limit policies and which guard /v1/* and public routes (docs/rate-limiting.md). */
+  /** JSON: named rate-limit policies, and how /v1/* and public routes are protected (docs/rate-limiting.md). */
   RATE_POLICIES?: string;
   /** JSON: leaderboard name → { order, mode, periods, versions, cap }; "*" sets the defaults of unlisted boards. */
   LEADERBOARDS?: string;
@@ -50,4 +51,27 @@ export interface Env {
   ORIGIN_TIMEOUT_MS?: string;
   /** Any id of this deployment or run; GET /health echoes it as X-Instance-Id (`npm start` sets a random one per run). */
   INSTANCE_ID?: string;
+}
+
+/**
+ * The `[[ratelimits]]` bindings of wrangler.toml (docs/rate-limiting.md). Bindings, not
+ * variables: declared `readonly` so that the launcher, which reads variable names from the
+ * `NAME?:` lines above, never takes them for variables.
+ */
+export interface RateLimitBindings {
+  /** /v1/* per API token, by default. */
+  readonly API_LIMITER?: RateLimitBinding;
+  /** Public routes per client IP, by default. */
+  readonly PUBLIC_LIMITER?: RateLimitBinding;
+  /** Failed authentications per client IP, by default. */
+  readonly AUTH_FAILURES?: RateLimitBinding;
+}
+
+/**
+ * A Workers Rate Limiting binding (`RateLimit` of @cloudflare/workers-types, declared here so
+ * that this file type-checks without the Workers types): `limit({ key })` counts one request
+ * under `key` and answers `{ success: false }` once the key is over the binding's limit.
+ */
+export interface RateLimitBinding {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
 }

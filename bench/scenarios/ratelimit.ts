@@ -2,14 +2,17 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
 
 /**
  * Rate-limit scenarios. "In Worker" rows run one `limit()` per HTTP request through the
- * bench-only route (functions/routes/bench-ratelimit.ts), with this project's limiter or with
+ * bench-only route (bench/worker/ratelimit.ts), with this project's limiter or with
  * `@upstash/ratelimit` for the same algorithm, on the same client and Redis:
  * - steady: a limit never reached, so every check goes to Redis;
  * - blocked: a limit of 1 per hour, spent in setup, so every check is denied; both libraries
  *   then answer from their in-isolate cache of blocked identifiers (0 REST requests), except
  *   when a request lands on an isolate that has not seen the block yet.
- * The "HTTP API" row is what a remote client pays for `POST /v1/rate/api/{id}` (plus the
- * middleware's own check when RATE_POLICIES leaves it on).
+ * The "HTTP API" rows are what a remote client pays for `POST /v1/rate/api/{id}` and for the
+ * windowed counters (the bench turns the API protection off, so each row is its route alone;
+ * the default protection, a rate-limiting binding, adds no Upstash request anyway).
+ * Counter hits go to 8 names, so most hits land in a bucket that already exists, as on a busy
+ * counter; a hit that starts a bucket (a new second, minute or hour) also pays its upkeep.
  */
 
 const ALGORITHMS = ["fixed-window", "sliding-window", "token-bucket"] as const;
@@ -49,6 +52,16 @@ export const scenarios: Scenario[] = [
     group: "ratelimit",
     name: "HTTP API: POST /v1/rate/api/{id} (built-in token bucket)",
     run: async (ctx, i) => expectStatus(await ctx.call(`/v1/rate/api/${ctx.runId}-${i % 64}`, { method: "POST" }), 200),
+  },
+  {
+    group: "ratelimit",
+    name: "HTTP API: POST /v1/counters/{name} (hit)",
+    run: async (ctx, i) => expectStatus(await ctx.call(`/v1/counters/${ctx.runId}-${i % 8}`, { method: "POST" }), 200),
+  },
+  {
+    group: "ratelimit",
+    name: "HTTP API: GET /v1/counters/{name} (series, 60 minutes)",
+    run: async (ctx, i) => expectStatus(await ctx.call(`/v1/counters/${ctx.runId}-${i % 8}?granularity=minute&buckets=60`), 200),
   },
   ...inWorker,
 ];

@@ -1,9 +1,5 @@
 import { Ratelimit } from "@upstash/ratelimit";
-import { RateLimiter } from "../../shared/ratelimit/limiter";
-import { fixedWindow } from "../../shared/ratelimit/fixed-window";
-import { slidingWindow } from "../../shared/ratelimit/sliding-window";
-import { tokenBucket } from "../../shared/ratelimit/token-bucket";
-import type { Algorithm } from "../../shared/ratelimit/types";
+import { type Algorithm, fixedWindow, RateLimiter, slidingWindow, tokenBucket } from "../../shared/ratelimit";
 import { ApiProblem } from "../../functions/platform/problem";
 import { redisFor } from "../../functions/platform/redis";
 import { createRouter } from "../../functions/platform/router";

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { GRANULARITIES, MAX_HIT, WindowedCounters, type GranularityName } from "../../shared/counters/windowed-counter";
+import { WindowedCounters } from "../../shared/counters/counters";
+import { GRANULARITIES, MAX_HIT, type GranularityName } from "../../shared/counters/types";
 import type { AppEnv } from "../platform/app-env";
 import { jsonResponse, optionalJsonBody, problems, v1Route } from "../platform/openapi";
 import { redisFor } from "../platform/redis";

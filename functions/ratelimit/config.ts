@@ -1,34 +1,52 @@
 import { z } from "@hono/zod-openapi";
-import { DEFAULT_TIMEOUT_MS, MAX_POLICIES, POLICY_NAME } from "../../shared/ratelimit/limiter";
-import { fixedWindow } from "../../shared/ratelimit/fixed-window";
-import { slidingWindow } from "../../shared/ratelimit/sliding-window";
-import { tokenBucket } from "../../shared/ratelimit/token-bucket";
-import { MAX_LIMIT, type Algorithm, type Policy } from "../../shared/ratelimit/types";
+import { fixedWindow, slidingWindow, tokenBucket } from "../../shared/ratelimit/algorithms";
+import { DEFAULT_TIMEOUT_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type Algorithm, type Policy } from "../../shared/ratelimit/types";
 import { ConfigError, defineConfig, jsonVar } from "../platform/config";
+import type { BindingLimit } from "../platform/protection";
 
-/** Parsed RATE_POLICIES: every named policy, and those the middleware applies. */
+/**
+ * How a group of routes is protected:
+ * - `binding`: a Workers Rate Limiting binding, no Upstash request (the default);
+ * - `policies`: named policies checked exactly in Upstash, one REST request per call;
+ * - `off`: not checked.
+ */
+export type Guard = ({ kind: "binding" } & BindingLimit) | { kind: "policies"; policies: readonly Policy[] } | { kind: "off" };
+
+/** Parsed RATE_POLICIES: every named policy, and how the middleware protects each group. */
 export interface RateConfig {
-  /** Policies by name, for `/v1/rate/{policy}/{id}`. */
+  /** Policies by name, for `/v1/rate/{policy}/{id}` (and for `policies` guards). */
   policies: ReadonlyMap<string, Policy>;
-  /** Checked on every `/v1/*` request, per API token. Empty: no check. */
-  v1: readonly Policy[];
-  /** Checked on every other route, per client IP (`CF-Connecting-IP`). Empty: no check. */
-  public: readonly Policy[];
+  /** Every `/v1/*` request, per API token (a hash of it). */
+  v1: Guard;
+  /** Every other route, per client IP (IPv6: its /64). */
+  public: Guard;
+  /** Failed authentications (401) per client IP; null: not counted. */
+  authFailures: BindingLimit | null;
 }
 
 /**
- * Built-in policies, always defined unless RATE_POLICIES redefines the name:
- * - `api`: token bucket of 3000 tokens refilled 1000 per second (a client may sustain
- *   1000 requests/s with one token and burst to 3000), failing open.
- * - `public`: token bucket of 300 tokens refilled 100 per second per client IP, failing open.
+ * Built-in policies, always defined unless RATE_POLICIES redefines the name (for
+ * `/v1/rate/{policy}/{id}`, and for the middleware when it names them):
+ * - `api`: token bucket of 3000 tokens refilled 1000 per second, failing open.
+ * - `public`: token bucket of 300 tokens refilled 100 per second, failing open.
  */
 export const DEFAULT_POLICIES = {
   api: { algorithm: "token-bucket", limit: 3000, refill: 1000, interval: "1s", failure: "open" },
   public: { algorithm: "token-bucket", limit: 300, refill: 100, interval: "1s", failure: "open" },
 } as const;
 
-/** Built-in middleware groups, each replaced as a whole when RATE_POLICIES sets it. */
-export const DEFAULT_MIDDLEWARE = { v1: ["api"], public: ["public"] } as const;
+/**
+ * The default protection: the three `[[ratelimits]]` bindings of wrangler.toml, with the limit
+ * and period declared there (a binding cannot report them; a unit test checks they agree).
+ */
+export const DEFAULT_MIDDLEWARE = {
+  v1: { binding: "API_LIMITER", limit: 10_000, period: 10 },
+  public: { binding: "PUBLIC_LIMITER", limit: 100, period: 10 },
+  authFailures: { binding: "AUTH_FAILURES", limit: 10, period: 60 },
+} as const;
+
+/** Names of the groups in headers and problems. */
+const GUARD_NAMES = { v1: "api", public: "public", authFailures: "auth-failures" } as const;
 
 const DURATION = /^(\d{1,10})(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -45,11 +63,28 @@ const PolicySchema = z.discriminatedUnion("algorithm", [
   z.object({ algorithm: z.literal("token-bucket"), refill: z.number().int().min(1).max(MAX_LIMIT), interval: duration, ...common }).strict(),
 ]);
 const NAME = z.string().regex(POLICY_NAME, "1-64 characters of A-Z a-z 0-9 _ . -");
+const BindingSchema = z
+  .object({
+    binding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "a binding name such as API_LIMITER"),
+    limit: z.number().int().min(1).max(MAX_LIMIT),
+    period: z.union([z.literal(10), z.literal(60)], { error: "must be 10 or 60 (seconds)" }),
+  })
+  .strict();
+// A list of policy names, or a binding: told apart by shape first, so an error names the real issue.
+const PolicyList = z.array(NAME).max(MAX_POLICIES);
+const GroupSchema = z.custom<z.infer<typeof PolicyList> | z.infer<typeof BindingSchema>>().superRefine((value, ctx) => {
+  const result = (Array.isArray(value) ? PolicyList : BindingSchema).safeParse(value);
+  for (const issue of result.error?.issues ?? []) ctx.addIssue({ ...issue, code: "custom", path: issue.path });
+});
 const ConfigSchema = z
   .object({
     policies: z.record(NAME, PolicySchema).optional(),
     middleware: z
-      .object({ v1: z.array(NAME).max(MAX_POLICIES).optional(), public: z.array(NAME).max(MAX_POLICIES).optional() })
+      .object({
+        v1: GroupSchema.optional(),
+        public: GroupSchema.optional(),
+        authFailures: z.union([BindingSchema, z.literal(false)]).optional(),
+      })
       .strict()
       .optional(),
   })
@@ -59,18 +94,25 @@ type PolicySettings = z.infer<typeof PolicySchema>;
 
 /**
  * Parses RATE_POLICIES once per `env` (see docs/rate-limiting.md):
- * `{ "policies": { name: settings }, "middleware": { "v1": [names], "public": [names] } }`.
- * Settings: `{ algorithm: "fixed-window" | "sliding-window", limit, window }` or
+ * `{ "policies": { name: settings }, "middleware": { "v1": group, "public": group, "authFailures": binding | false } }`.
+ *
+ * Policy settings: `{ algorithm: "fixed-window" | "sliding-window", limit, window }` or
  * `{ algorithm: "token-bucket", limit (capacity), refill, interval }`, plus optional
  * `failure` ("open" default, or "closed") and `timeout` (default "1s"). Windows and intervals
- * are at least 1 s. `{"middleware":{"v1":[],"public":[]}}` turns the middleware off.
+ * are at least 1 s.
+ *
+ * A group is a binding `{ binding, limit, period }` (the default: no Upstash request), a list
+ * of policy names (checked exactly in Upstash: one REST request per call), or `[]` (off).
+ * `{"middleware":{"v1":[],"public":[],"authFailures":false}}` turns all protection off.
  * An invalid value is a 500 naming RATE_POLICIES.
  *
  * @example RATE_POLICIES='{"policies":{"login":{"algorithm":"fixed-window","limit":5,"window":"1m","failure":"closed"}}}'
+ * @example RATE_POLICIES='{"middleware":{"v1":["api"]}}' // exact per-token limits in Upstash
  */
-export const readRateConfig = defineConfig({ RATE_POLICIES: jsonVar(z.unknown(), {}) }, (v): RateConfig => parse(v.RATE_POLICIES));
+export const readRateConfig = defineConfig({ RATE_POLICIES: jsonVar(z.unknown(), {}) }, (v): RateConfig => parseRateConfig(v.RATE_POLICIES));
 
-function parse(raw: unknown): RateConfig {
+/** RATE_POLICIES from its parsed JSON (pure). @throws ConfigError naming RATE_POLICIES */
+export function parseRateConfig(raw: unknown): RateConfig {
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -80,13 +122,27 @@ function parse(raw: unknown): RateConfig {
   const policies = new Map<string, Policy>();
   for (const [name, s] of Object.entries(settings)) policies.set(name, toPolicy(name, s));
 
-  const group = (which: "v1" | "public"): Policy[] =>
-    (result.data.middleware?.[which] ?? DEFAULT_MIDDLEWARE[which]).map((name) => {
-      const policy = policies.get(name);
-      if (!policy) throw new ConfigError("RATE_POLICIES", `middleware.${which} names an undefined policy "${name}"`);
-      return policy;
-    });
-  return { policies, v1: group("v1"), public: group("public") };
+  const middleware = result.data.middleware ?? {};
+  const group = (which: "v1" | "public"): Guard => {
+    const value = middleware[which] ?? DEFAULT_MIDDLEWARE[which];
+    if (!Array.isArray(value)) return { kind: "binding", name: GUARD_NAMES[which], ...value };
+    if (value.length === 0) return { kind: "off" };
+    return {
+      kind: "policies",
+      policies: value.map((name) => {
+        const policy = policies.get(name);
+        if (!policy) throw new ConfigError("RATE_POLICIES", `middleware.${which} names an undefined policy "${name}"`);
+        return policy;
+      }),
+    };
+  };
+  const authFailures = middleware.authFailures ?? DEFAULT_MIDDLEWARE.authFailures;
+  return {
+    policies,
+    v1: group("v1"),
+    public: group("public"),
+    authFailures: authFailures === false ? null : { name: GUARD_NAMES.authFailures, ...authFailures },
+  };
 }
 
 function toPolicy(name: string, s: PolicySettings): Policy {

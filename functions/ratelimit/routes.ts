@@ -2,12 +2,13 @@ import { z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { MAX_LIMIT, type LimitResult, type Policy } from "../../shared/ratelimit/types";
 import type { AppEnv } from "../platform/app-env";
-import { checkLimit, denial, limiterFor, rateLimitHeaders } from "./middleware";
 import { optionalJsonBody, problems, v1Route } from "../platform/openapi";
-import { ApiProblem } from "../platform/problem";
-import { readRateConfig } from "./config";
 import { createRouter } from "../platform/router";
 import { nameParam } from "../platform/validation";
+import { readRateConfig } from "./config";
+import { checkedHeaders } from "./headers";
+import { checkLimit, limiterFor } from "./middleware";
+import { rateLimitUnavailable, unknownPolicy } from "./problems";
 
 const Params = z.object({
   policy: z
@@ -30,7 +31,8 @@ const CheckBody = z
 
 const ResultSchema = z
   .object({
-    allowed: z.boolean(),
+    policy: z.string().openapi({ description: "The checked policy", example: "login" }),
+    allowed: z.boolean().openapi({ description: "Whether the units were spent (check) or one more unit fits (peek)" }),
     limit: z.number().int().openapi({ description: "The policy's limit (a token bucket's capacity)", example: 100 }),
     remaining: z.number().int().openapi({ description: "Units left", example: 99 }),
     resetMs: z.number().int().openapi({ description: "Ms until the full limit is back if nothing more is spent", example: 60_000 }),
@@ -43,8 +45,11 @@ const ResultSchema = z
   .openapi("RateLimitResult");
 
 const headers = z.object({
-  "RateLimit-Policy": z.string().openapi({ example: '"api";q=100;w=60' }),
-  RateLimit: z.string().optional().openapi({ example: '"api";r=99;t=60' }),
+  "Checked-RateLimit-Policy": z.string().openapi({ description: "The checked policy's limit and window (not the caller's)", example: '"login";q=5;w=60' }),
+  "Checked-RateLimit": z
+    .string()
+    .optional()
+    .openapi({ description: "The checked identifier's units left and seconds to a full reset (not the caller's)", example: '"login";r=4;t=60' }),
 });
 
 /** A route on `/v1/rate/{policy}/{id}`, behind the bearer token. */
@@ -52,16 +57,22 @@ function rateRoute<const R extends Omit<RouteConfig, "path" | "security">>(route
   return v1Route({ ...route, path: "/v1/rate/{policy}/{id}" });
 }
 
-/** A 200 carrying the check's result and the RateLimit headers. */
+/** A 200 carrying the check's result and the Checked-RateLimit headers. */
 function resultResponse(description: string) {
   return { description, headers, content: { "application/json": { schema: ResultSchema } } };
 }
 
 const checkRoute = rateRoute({
   method: "post",
-  summary: "Spend from a named policy (429 when over the limit)",
+  summary: "Spend from a named policy for an identifier: 200 with allowed true or false",
+  description:
+    "Asks whether the identifier may spend `cost` units under the policy, and spends them if so. The answer is " +
+    "always **200**: `allowed: true` (spent) or `allowed: false` (denied, nothing spent), with the checked " +
+    "policy's numbers in the body and in `Checked-RateLimit-Policy` / `Checked-RateLimit`, never `Retry-After`. " +
+    "A **429** on this route, as on every route, means only that you, the caller, are rate limited: retry it " +
+    "after `Retry-After`. Never retry a 200 with `allowed: false` automatically: it would spend again once allowed.",
   request: { params: Params, body: optionalJsonBody(CheckBody) },
-  responses: { 200: resultResponse("Allowed"), ...problems(400, 404, 429) },
+  responses: { 200: resultResponse("The decision: allowed (spent) or not (nothing spent)"), ...problems(400, 404) },
 });
 
 const peekRoute = rateRoute({
@@ -81,19 +92,20 @@ const resetRoute = rateRoute({
 /** The named policy, or a 404 problem: clients can only use limits the operator configured. */
 function policyOf(c: Context<AppEnv>, name: string): Policy {
   const policy = readRateConfig(c.env).policies.get(name);
-  if (!policy) throw new ApiProblem(404, "unknown-policy", "Unknown policy", `No rate-limit policy named "${name}"`);
+  if (!policy) throw unknownPolicy(name);
   return policy;
 }
 
-function body(result: LimitResult) {
+function body(policy: Policy, result: LimitResult) {
   const { allowed, limit, remaining, resetMs, retryAfterMs, reason } = result;
-  return { allowed, limit, remaining, resetMs, retryAfterMs, ...(reason ? { reason } : {}) };
+  return { policy: policy.name, allowed, limit, remaining, resetMs, retryAfterMs, ...(reason ? { reason } : {}) };
 }
 
 /**
- * `POST /v1/rate/{policy}/{id}` `{ cost? }`: 200 with the result when allowed; a 429 problem
- * carrying the same fields (and `Retry-After`) when not; a 503 problem when Redis is
- * unavailable and the policy fails closed. `GET` peeks; `DELETE` resets (204).
+ * `POST /v1/rate/{policy}/{id}` `{ cost? }`: 200 with the result, allowed or not; a 503
+ * problem when Redis is unavailable and the policy fails closed. `GET` peeks; `DELETE` resets
+ * (204). The checked policy's headers are `Checked-RateLimit-*` (headers.ts), so that they are
+ * never read as the caller's own limits.
  */
 export const rateRoutes = createRouter()
   .openapi(checkRoute, async (c) => {
@@ -101,15 +113,15 @@ export const rateRoutes = createRouter()
     const { cost = 1 } = c.req.valid("json");
     const policy = policyOf(c, name);
     const result = await checkLimit(c, [policy], id, cost);
-    const headers = rateLimitHeaders([policy], result);
-    if (!result.allowed) throw denial(result, headers);
-    return c.json(body(result), 200, headers);
+    const headers = checkedHeaders([policy], result);
+    if (!result.allowed && result.reason === "redis-unavailable") throw rateLimitUnavailable(headers);
+    return c.json(body(policy, result), 200, headers);
   })
   .openapi(peekRoute, async (c) => {
     const { policy: name, id } = c.req.valid("param");
     const policy = policyOf(c, name);
     const result = await limiterFor(c, [policy]).peek(id);
-    return c.json(body(result), 200, rateLimitHeaders([policy], result));
+    return c.json(body(policy, result), 200, checkedHeaders([policy], result));
   })
   .openapi(resetRoute, async (c) => {
     const { policy: name, id } = c.req.valid("param");

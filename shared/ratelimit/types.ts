@@ -1,23 +1,28 @@
+import type { BlockCache } from "./block-cache";
+
 /**
- * Types shared by the rate-limit algorithms and the limiter that coordinates them. The
- * algorithms are small factories (`fixedWindow`, `slidingWindow`, `tokenBucket`) returning an
- * {@link Algorithm}: its parameters and a short code that selects its Lua function inside the
- * one check script (`check-script.ts`).
+ * Options and results of the rate limiter. The algorithms are small factories
+ * (`fixedWindow`, `slidingWindow`, `tokenBucket` in `algorithms.ts`) returning an
+ * {@link Algorithm}: its parameters, and a short code that selects its Lua in the one check
+ * script (`scripts.ts`) and names its kind of state key (`keys.ts`).
  */
 
 /** What an algorithm factory returns. Pure data: nothing here talks to Redis. */
 export interface Algorithm {
   /** The algorithm's name, as in RATE_POLICIES. */
   readonly kind: "fixed-window" | "sliding-window" | "token-bucket";
-  /** Selects the algorithm's function in the check script; also part of its state key. */
-  readonly code: "fw" | "sw" | "tb";
+  /**
+   * Selects the algorithm in the check script, and is the kind of its state key: `fwc` (a
+   * fixed window's plain counter), `sw` and `tb` (a string state).
+   */
+  readonly code: "fwc" | "sw" | "tb";
   /** Units a fresh identifier may spend at once: the window's limit or the bucket's capacity. */
   readonly limit: number;
   /** Seconds for the `w` parameter of `RateLimit-Policy` (the window, or a full refill). */
   readonly windowSeconds: number;
   /** Whether a negative cost (a refund) is accepted. */
   readonly refunds: boolean;
-  /** The three numbers the algorithm's Lua function receives as p1, p2 and p3. */
+  /** The three numbers the algorithm's Lua receives as p1, p2 and p3. */
   readonly params: readonly [number, number, number];
 }
 
@@ -26,7 +31,7 @@ export type FailureMode = "open" | "closed";
 
 /** A named policy: an algorithm with its parameters and failure behaviour. */
 export interface Policy {
-  /** Name, part of every state key and of the RateLimit headers (letters, digits, `_.-`). */
+  /** Name, part of every state key and of the RateLimit headers: 1–64 of `A-Z a-z 0-9 _ . -`. */
   readonly name: string;
   readonly algorithm: Algorithm;
   /**
@@ -77,41 +82,41 @@ export interface LimitResult {
   policies: PolicyResult[];
 }
 
+/** The identifier checked: one id for every policy, or one per policy name. */
+export type Identity = string | Readonly<Record<string, string>>;
+
+/** Options of `RateLimiter`. */
+export interface RateLimiterOptions {
+  /** Key prefix (default `DEFAULT_PREFIX`, "erf"); state keys are `<prefix>:<namespace>:<code>:<policy>:<id>`. */
+  prefix?: string;
+  /**
+   * Key namespace (default `"rate"`). Limiters in different namespaces never share state,
+   * even for the same policy and id: the Worker's Upstash-backed middleware uses its own, so a
+   * caller of `/v1/rate/...` can never spend or reset the middleware's counters.
+   */
+  namespace?: string;
+  /** One to {@link MAX_POLICIES} policies, checked together by every call. */
+  policies: readonly Policy[];
+  /**
+   * Cache of blocked identifiers. Default: the isolate's (`isolate.ts`), shared by every
+   * limiter of the isolate (limiters are cheap and made per request; the cache must outlive
+   * them). Pass another to simulate another isolate; `false` disables it.
+   */
+  cache?: BlockCache | false;
+  /** Local clock, used only to expire cache entries. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Whether a check spends (`"limit"`) or only reads (`"peek"`). */
+export type CheckMode = "limit" | "peek";
+
 /** Largest limit, capacity or refill amount accepted (keeps every count exact in Lua numbers). */
 export const MAX_LIMIT = 1_000_000_000;
 /** Longest window or refill interval accepted: 366 days in ms. */
 export const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
-
-/** Throws a RangeError unless `value` is an integer in [min, max]. */
-export function checkInteger(value: number, name: string, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-/** The options every windowed algorithm takes. */
-export interface WindowOptions {
-  /** Units allowed per window (1 to 1e9). */
-  limit: number;
-  /** Window length in ms (1 ms to 366 days). Windows start at multiples of it in Redis time. */
-  windowMs: number;
-}
-
-/** Validates {@link WindowOptions} into the {@link Algorithm} of a windowed algorithm. */
-export function windowAlgorithm(
-  kind: "fixed-window" | "sliding-window",
-  code: "fw" | "sw",
-  options: WindowOptions,
-): Algorithm {
-  const limit = checkInteger(options.limit, "limit", 1, MAX_LIMIT);
-  const windowMs = checkInteger(options.windowMs, "windowMs", 1, MAX_WINDOW_MS);
-  return {
-    kind,
-    code,
-    limit,
-    windowSeconds: Math.max(1, Math.ceil(windowMs / 1000)),
-    refunds: false,
-    params: [limit, windowMs, 0],
-  };
-}
+/** Most policies one check may combine. */
+export const MAX_POLICIES = 10;
+/** Default `timeoutMs` of a policy. */
+export const DEFAULT_TIMEOUT_MS = 1000;
+/** A policy name: 1–64 characters of A-Z a-z 0-9 _ . - */
+export const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
