@@ -59,7 +59,15 @@ export class RestRequester implements Requester {
     const url = [this.#base, ...(req.path ?? [])].join("/");
     const body = JSON.stringify(req.body);
 
-    const res = await this.#send(url, headers, body, streaming, req.signal);
+    const { res, settled } = await this.#send(url, headers, body, streaming, req.signal);
+    try {
+      return await this.#answer<TResult>(req, res, streaming);
+    } finally {
+      settled();
+    }
+  }
+
+  async #answer<TResult>(req: UpstashRequest, res: Response, streaming: boolean): Promise<UpstashResponse<TResult>> {
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new RedisAuthError(res.status);
@@ -85,14 +93,31 @@ export class RestRequester implements Requester {
     return { result: decode(reply.result) as TResult, error: reply.error };
   }
 
-  async #send(url: string, headers: Record<string, string>, body: string, streaming: boolean, callerSignal?: AbortSignal): Promise<Response> {
+  /**
+   * Sends the request, resending after a network failure. The timeout covers the body too, so
+   * its timer lives until the caller calls `settled()` (a timer per request that could not be
+   * cleared would pile up: workerd caps the timers of an isolate).
+   */
+  async #send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    streaming: boolean,
+    callerSignal?: AbortSignal,
+  ): Promise<{ res: Response; settled: () => void }> {
     for (let attempt = 0; ; attempt++) {
-      const signals = streaming ? [] : [AbortSignal.timeout(this.#timeoutMs)];
+      const timeout = new AbortController();
+      const timer = streaming ? undefined : setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), this.#timeoutMs);
+      const settled = () => {
+        if (timer !== undefined) clearTimeout(timer);
+      };
+      const signals = streaming ? [] : [timeout.signal];
       if (callerSignal) signals.push(callerSignal);
       const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
       try {
-        return await fetch(url, { method: "POST", headers, body, ...(signal ? { signal } : {}) });
+        return { res: await fetch(url, { method: "POST", headers, body, ...(signal ? { signal } : {}) }), settled };
       } catch (error) {
+        settled();
         if (signal?.aborted) {
           throw new RedisUnavailableError(`Redis did not answer within ${this.#timeoutMs} ms`, "timeout", { cause: error });
         }

@@ -119,12 +119,12 @@ describe("npm start", { timeout: 240_000 }, () => {
       expect(launcher.stdout()).toContain(`API token: ${apiToken}`);
       expect(existsSync(join(dataDir, "unused-token"))).toBe(false); // a configured token is not kept
 
+      database.resetStats();
       const lock = await fetch(`http://127.0.0.1:${port}/v1/locks/launcher-env-token`, { headers: { Authorization: `Bearer ${apiToken}` } });
       expect(lock.status).toBe(200);
-      database.resetStats();
+      expect(database.stats().requests).toBeGreaterThanOrEqual(1); // served by that database
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBe(200);
-      expect(database.stats().byCommand.PING).toBe(1);
       launcher.child.kill("SIGTERM");
       expect(await launcher.exited).toBe(0);
     } finally {
@@ -229,15 +229,15 @@ describe("npm start", { timeout: 240_000 }, () => {
     const put = await fetch(`${base}/v1/cache/${key}`, { method: "PUT", headers, body: JSON.stringify({ value: "v", ttl: 3600, tags: [tag] }) });
     expect(put.status).toBe(201);
 
-    // A little over a minute ahead (202: scheduled, not applied now), and no manual trigger:
-    // the per-minute cron must apply it. The sped-up cron clock has been running since the
-    // Worker became ready, so it may already be past `at`; that is what the speedup is for.
-    const at = new Date(Date.now() + 70_000).toISOString();
+    // A few seconds ahead (202: scheduled, not applied now), and no manual trigger: the
+    // per-minute cron, firing every two seconds on the sped-up clock, must apply it once its
+    // time has come (the Worker sees the real time).
+    const at = new Date(Date.now() + 4_000).toISOString();
     const scheduled = await fetch(`${base}/v1/cache/invalidate`, { method: "POST", headers, body: JSON.stringify({ tags: [tag, "product:42"], at }) });
     expect(scheduled.status).toBe(202);
     const { id } = (await scheduled.json()) as { id: string };
     const pending = async () => {
-      const res = await fetch(`${base}/v1/cache/invalidations?limit=1000`, { headers });
+      const res = await fetch(`${base}/v1/cache/invalidations?limit=100`, { headers });
       return ((await res.json()) as { invalidations: Array<{ id: string }> }).invalidations.map((i) => i.id);
     };
 

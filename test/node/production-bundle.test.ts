@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
+import { parse as parseToml } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "./local-stack";
 
@@ -44,18 +45,26 @@ describe("the production bundle", () => {
     production = await build("wrangler.toml", out);
     bundlePath = join(out, "index.js");
     stack = await startLocalStack();
+    // The deployed configuration: its vars and its rate-limiting bindings, as wrangler.toml says.
+    const config = parseToml(readFileSync(join(root, "wrangler.toml"), "utf8")) as {
+      compatibility_date: string;
+      compatibility_flags: string[];
+      vars: Record<string, string>;
+      ratelimits: Array<{ name: string; simple: { limit: number; period: 10 | 60 } }>;
+    };
     mf = new Miniflare({
       scriptPath: bundlePath,
       modules: true,
       modulesRoot: out,
-      compatibilityDate: "2026-04-20",
-      compatibilityFlags: ["nodejs_compat"],
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { simple: r.simple }])),
       bindings: {
+        ...config.vars,
         UPSTASH_REDIS_REST_URL: stack.endpoint.url,
         UPSTASH_REDIS_REST_TOKEN: stack.endpoint.token,
         API_TOKEN: token,
         KEY_PREFIX: `bundle${Date.now()}`,
-        INVALIDATION_RULES: JSON.stringify({ "0 0 * * *": ["daily"] }),
       },
     });
     await mf.ready;
