@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import type { AppEnv } from "./platform/app-env";
 import { readConfig } from "./platform/config";
 import { handleError, handleNotFound } from "./platform/errors";
 import { requireApiToken } from "./platform/auth";
 import { limitBody } from "./platform/body-limit";
 import { limitApiCalls, limitAuthFailures, limitPublicCalls } from "./ratelimit/middleware";
+import { registerDocsPage } from "./platform/docs-page";
 import { registerIndex, registerOpenApiDocument } from "./platform/documentation";
 import { createRouter } from "./platform/router";
 import { eventRoutes } from "./cache/events-routes";
@@ -44,6 +44,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", lockRoutes);
 
   registerOpenApiDocument(app);
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Edge Redis Functions API" }));
+  registerDocsPage(app);
   return app;
 }

@@ -1,9 +1,12 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { startLocalEndpoint } from "../../local/endpoint";
 import { startRedisServer } from "../../local/redis-server";
 import { startOrigin } from "./origin";
 import { quietKnownWorkerdNoise } from "./quiet-workerd";
+import { copyDocsAssets } from "../../local/docs-assets";
 
 /**
  * Starts, for one run of the "workers" project, a private redis-server (free port, temporary
@@ -13,6 +16,7 @@ import { quietKnownWorkerdNoise } from "./quiet-workerd";
  */
 export default async function setup(project: TestProject) {
   const restoreOutput = quietKnownWorkerdNoise();
+  copyDocsAssets(join(dirname(fileURLToPath(import.meta.url)), "..", ".."));
   const redis = await startRedisServer();
   const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 }).catch(async (error: unknown) => {
     await redis.stop();
