@@ -2,13 +2,13 @@
  * Cache statistics view, against the contract of GET /v1/cache/stats:
  * `{ minutes: [{ start, hits, staleHits, misses, fills }], totals }`, oldest first.
  *
- * Until the Worker serves that route, this test answers it in the browser (Playwright's
- * page.route) with a body of exactly that shape, so what is tested is the page: the request it
- * makes (bearer header, ?minutes=60) and how it draws the answer. Once the route lands, drop
- * the page.route call and seed the numbers with cache reads instead.
+ * The first test answers the route in the browser (Playwright's page.route) with a body of
+ * exactly that shape, so what is tested is the page: the request it makes (bearer header,
+ * ?minutes=60) and how it draws a known answer. The second seeds real numbers with cache reads
+ * through the Worker and sees them charted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorsOf, launchBrowser, openConsole, snapshot, token } from "./browser";
+import { api, errorsOf, launchBrowser, openConsole, snapshot, token, uid } from "./browser";
 
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 beforeAll(async () => {
@@ -54,6 +54,27 @@ describe("cache statistics view", () => {
 
     await snapshot(page, "stats");
     await browser.context.unrouteAll();
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("charts the Worker's real counts: cache reads made through the API show up once the isolate has flushed them", async () => {
+    type Stats = { totals: { hits: number; misses: number } };
+    const before = (await api("/v1/cache/stats?minutes=60")) as Stats;
+    const key = `e2e-stats:${uid()}`;
+    await api(`/v1/cache/${encodeURIComponent(key)}`, { method: "PUT", body: { value: 1, ttl: 600 } });
+    for (let i = 0; i < 5; i++) await api(`/v1/cache/${encodeURIComponent(key)}`);
+    // The isolate flushes at most every 5 s, on a cache request: keep reading until it has.
+    await expect
+      .poll(async () => ((await api("/v1/cache/stats?minutes=60")) as Stats).totals.hits - before.totals.hits, { timeout: 20_000, interval: 1000 })
+      .toBeGreaterThanOrEqual(5);
+    const now = (await api("/v1/cache/stats?minutes=60")) as Stats;
+
+    const page = await openConsole(browser.context, "#stats");
+    await page.locator("#stats-chart svg").waitFor();
+    const legend = await page.locator("#stats-legend li").allInnerTexts();
+    const shown = Number(/^hits (\d+)$/.exec(legend[0] ?? "")?.[1]);
+    expect(shown).toBeGreaterThanOrEqual(now.totals.hits);
+    expect(await page.locator("#stats-chart rect.series-hits").count()).toBeGreaterThan(0);
     expect(errorsOf(page)).toEqual([]);
   });
 });
