@@ -67,6 +67,8 @@ describe("round trips", () => {
     expect(await billed(() => cache.set("two", json(2), { ttl: 60, tags: tags(2) }))).toBe(5);
     expect(await billed(() => cache.fetch("fill", async () => ({ value: json(3) }), { ttl: 60, tags: tags(2) }))).toBe(9);
     expect(await billed(() => cache.invalidate({ tags: ["t0"] }))).toBe(4);
+    expect(await billed(() => cache.delete("two"))).toBe(4);
+    expect(await billed(() => cache.invalidate({ keys: ["one", "many"], mode: "soft" }))).toBe(3 + 2 * 2);
   });
 
   it("a miss that loads and stores is two requests plus the loader", async () => {
