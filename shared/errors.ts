@@ -68,14 +68,3 @@ export function redisErrorCode(error: unknown): string | undefined {
   if (!(error instanceof Error) || error.name !== "UpstashError") return undefined;
   return ERROR_CODE.exec(error.message)?.[1];
 }
-
-/** @deprecated Until `withLock` returns a busy lock as a result (its LockBusyError extends this). */
-export class ConflictError extends Error {
-  override readonly name = "ConflictError";
-  constructor(
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}

@@ -139,28 +139,3 @@ function prelude<K extends string, A extends string>(spec: ScriptSpec<K, A>): st
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ");
 }
-
-/**
- * @deprecated The pre-template script holder, kept only until every feature defines its
- * scripts with {@link defineScript}.
- */
-export class LuaScript<TResult = unknown> {
-  #sha: Promise<string> | undefined;
-  constructor(
-    readonly name: string,
-    readonly source: string,
-  ) {}
-  sha1(): Promise<string> {
-    this.#sha ??= digestHex("SHA-1", this.source);
-    return this.#sha;
-  }
-  async run(redis: ScriptClient, keys: string[], args: Array<string | number>): Promise<TResult> {
-    const argv = args.map(String);
-    try {
-      return (await redis.evalsha(await this.sha1(), keys, argv)) as TResult;
-    } catch (error) {
-      if (redisErrorCode(error) !== "NOSCRIPT") throw error;
-      return (await redis.eval(this.source, keys, argv)) as TResult;
-    }
-  }
-}

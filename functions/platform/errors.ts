@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ConflictError, InvalidInputError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
+import { InvalidInputError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
 import { ConfigError } from "./config";
 import { RedisNotConfiguredError } from "./redis";
 import type { AppEnv } from "./app-env";
@@ -30,15 +30,6 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
       status: 400,
       detail: error.message,
       ...(error.field ? { errors: [{ path: error.field, message: error.message }] } : {}),
-    });
-  }
-  if (error instanceof ConflictError) {
-    return problemResponse({
-      type: "urn:problem:conflict",
-      title: "Conflict",
-      status: 409,
-      detail: error.message,
-      ...error.details,
     });
   }
   if (error instanceof RedisNotConfiguredError) {
