@@ -74,31 +74,24 @@ function describe(error: z.ZodError): string {
 
 /** An integer variable within [min, max]. */
 export function intVar(fallback: number, min: number, max: number): VarSchema<number> {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined) return fallback;
-      const value = Number(raw);
-      if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message });
-        return z.NEVER;
-      }
-      return value;
-    });
+  return rangeVar(fallback, min, max, "integer");
 }
 
 /** A decimal number variable within [min, max]. */
 export function numberVar(fallback: number, min: number, max: number): VarSchema<number> {
-  const message = `must be a number from ${min} to ${max}`;
+  return rangeVar(fallback, min, max, "number");
+}
+
+function rangeVar(fallback: number, min: number, max: number, kind: "integer" | "number"): VarSchema<number> {
+  const message = `must be ${kind === "integer" ? "an integer" : "a number"} from ${min} to ${max}`;
   return z
     .string()
     .optional()
     .transform((raw, ctx) => {
       if (raw === undefined) return fallback;
       const value = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+      const wellFormed = kind === "integer" ? /^-?\d+$/.test(raw.trim()) && Number.isSafeInteger(value) : raw.trim() !== "" && Number.isFinite(value);
+      if (!wellFormed || value < min || value > max) {
         ctx.addIssue({ code: "custom", message });
         return z.NEVER;
       }

@@ -1,3 +1,4 @@
+import { BoundedMap } from "../../shared/bounded-map";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { digestHex } from "../../shared/hex";
@@ -169,16 +170,13 @@ export function bearerToken(c: Context<AppEnv>): string | undefined {
  * blocked dropped first. Isolate state: each isolate has its own.
  */
 export class LocalBlocks {
-  readonly #until = new Map<string, number>();
-  constructor(readonly maxEntries = 10_000) {}
+  readonly #until: BoundedMap<string, number>;
+  constructor(readonly maxEntries = 10_000) {
+    this.#until = new BoundedMap(maxEntries);
+  }
 
   block(key: string, untilMs: number): void {
-    this.#until.delete(key);
     this.#until.set(key, untilMs);
-    if (this.#until.size > this.maxEntries) {
-      const oldest = this.#until.keys().next().value;
-      if (oldest !== undefined) this.#until.delete(oldest);
-    }
   }
 
   /** Milliseconds `key` stays blocked at local time `nowMs`; 0 when it is not blocked here. */

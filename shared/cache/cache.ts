@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../errors";
+import { InvalidInputError, RedisAuthError, RedisUnavailableError } from "../errors";
 import { randomHex } from "../hex";
 import { DEFAULT_PREFIX } from "../keys";
 import { assertRawReplies, type ScriptClient } from "../redis/client";
@@ -109,7 +109,7 @@ export class Cache {
     this.#stats = options.stats ?? isolateStats;
     this.#l1 = options.l1 ?? isolateL1;
     this.#fillWindowMs = options.fillWindowMs ?? 60_000;
-    this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn("cache background work failed:", error));
+    this.#onBackgroundError = options.onBackgroundError ?? reportBackgroundError;
   }
 
   /**
@@ -360,6 +360,18 @@ export function validateInvalidation(invalidation: Invalidation): Required<Inval
 /** The plain value: JSON as parsed, text as a string, bytes as a Uint8Array. */
 export function unwrap(value: CacheValue): unknown {
   return value.type === "json" ? value.value : value.type === "text" ? value.text : value.bytes;
+}
+
+/**
+ * The default report of work nobody awaits: an unavailable Redis in one line (it is expected
+ * now and then, and the caller was answered anyway), anything else with its stack (a bug).
+ */
+function reportBackgroundError(error: unknown): void {
+  if (error instanceof RedisUnavailableError || error instanceof RedisAuthError) {
+    console.warn(`cache background work failed: ${error.name}: ${error.message}`);
+  } else {
+    console.warn("cache background work failed:", error);
+  }
 }
 
 /** An L1 copy as an entry, its age and TTL counted on the local clock. */

@@ -231,6 +231,19 @@ return { fmt(now), event }
 `,
 });
 
+/** `with_payloads(out, ids)`: appends each id and its payload ("" when gone) to `out`. */
+const LUA_PAYLOADS = String.raw`
+local function with_payloads(out, ids)
+  if #ids == 0 then return out end
+  local payloads = redis.call("HMGET", KEY.items, unpack(ids))
+  for i, id in ipairs(ids) do
+    out[#out + 1] = id
+    out[#out + 1] = payloads[i] or ""
+  end
+  return out
+end
+`;
+
 /**
  * Schedules an invalidation at a due time, unless the queue is full or the time has passed.
  * Returns 1 scheduled, 0 when the due time is not after Redis's now (apply it now instead),
@@ -258,19 +271,12 @@ export const DUE = defineScript<"due" | "items", "cutoffMs" | "batchSize", Array
   name: "cache-due",
   keys: ["due", "items"],
   args: ["cutoffMs", "batchSize"],
-  uses: [LUA_TIME],
+  uses: [LUA_TIME, LUA_PAYLOADS],
   lua: String.raw`
 local now_ms = math.floor(now_us() / 1000)
 local cutoff = fmt(math.max(now_ms, tonumber(ARG.cutoffMs)))
 local ids = redis.call("ZRANGEBYSCORE", KEY.due, "-inf", cutoff, "LIMIT", 0, tonumber(ARG.batchSize))
-local out = { now_ms }
-if #ids == 0 then return out end
-local payloads = redis.call("HMGET", KEY.items, unpack(ids))
-for i, id in ipairs(ids) do
-  out[#out + 1] = id
-  out[#out + 1] = payloads[i] or ""
-end
-return out
+return with_payloads({ now_ms }, ids)
 `,
 });
 
@@ -341,16 +347,10 @@ export const LIST = defineScript<"due" | "items", "offset" | "limit", Array<numb
   name: "cache-list-scheduled",
   keys: ["due", "items"],
   args: ["offset", "limit"],
+  uses: [LUA_PAYLOADS],
   lua: String.raw`
 local ids = redis.call("ZRANGE", KEY.due, tonumber(ARG.offset), tonumber(ARG.offset) + tonumber(ARG.limit) - 1)
-local out = { redis.call("ZCARD", KEY.due) }
-if #ids == 0 then return out end
-local payloads = redis.call("HMGET", KEY.items, unpack(ids))
-for i, id in ipairs(ids) do
-  out[#out + 1] = id
-  out[#out + 1] = payloads[i] or ""
-end
-return out
+return with_payloads({ redis.call("ZCARD", KEY.due) }, ids)
 `,
 });
 

@@ -1,3 +1,5 @@
+import { BoundedMap } from "../bounded-map";
+
 /**
  * What one isolate remembers of the leases it granted: each token's fence, and the token of
  * the release its grant replaced. Release and extend send these as hints, so Redis can write
@@ -16,19 +18,16 @@ export interface LeaseHint {
 
 /** A bounded map token → {@link LeaseHint}; the oldest entries go first when it is full. */
 export class LeaseMemory {
-  readonly #hints = new Map<string, LeaseHint>();
+  readonly #hints: BoundedMap<string, LeaseHint>;
 
   /** @param capacity most leases remembered (default 10000: a few MB at most) */
-  constructor(readonly capacity = 10_000) {}
+  constructor(readonly capacity = 10_000) {
+    this.#hints = new BoundedMap(capacity);
+  }
 
   /** Remembers a lease this isolate was granted. */
   remember(token: string, hint: LeaseHint): void {
-    this.#hints.delete(token);
     this.#hints.set(token, hint);
-    if (this.#hints.size > this.capacity) {
-      const oldest = this.#hints.keys().next();
-      if (!oldest.done) this.#hints.delete(oldest.value);
-    }
   }
 
   /** The hint for `token`, if this isolate granted it and still remembers it. */

@@ -1,3 +1,5 @@
+import { BoundedMap } from "../bounded-map";
+
 /**
  * The isolate's memory of identifiers known to be blocked, so a client that keeps knocking
  * after a denial is rejected without a request to Redis.
@@ -17,19 +19,16 @@
  * entries are dropped first.
  */
 export class BlockCache {
-  readonly #entries = new Map<string, { until: number; seenAt: number }>();
+  readonly #entries: BoundedMap<string, { until: number; seenAt: number }>;
 
   /** @param maxEntries most identifiers remembered (default 10,000) */
-  constructor(readonly maxEntries = 10_000) {}
+  constructor(readonly maxEntries = 10_000) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   /** Remembers, at local time `nowMs`, that `key` is blocked until local time `untilMs`. */
   block(key: string, untilMs: number, nowMs: number): void {
-    this.#entries.delete(key); // re-insert: Map order is the eviction order
     this.#entries.set(key, { until: untilMs, seenAt: nowMs });
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
   }
 
   /** Milliseconds `key` stays blocked at local time `nowMs`; 0 when it is not (known to be) blocked. */

@@ -29,7 +29,8 @@ async function proxy(pathAndQuery: string, overrides: Partial<Cloudflare.Env> = 
   const ctx = createExecutionContext();
   const request = new Request(`http://worker.test${prefix}${pathAndQuery}`, { headers: { Authorization: `Bearer ${env.API_TOKEN}` } });
   const res = await worker.fetch(request, { ...env, ORIGIN_URL: env.TEST_ORIGIN_URL, ...overrides }, ctx);
-  const body = await res.text();
+  // Bytes decoded here, not res.text(): an origin body may be typed application/octet-stream.
+  const body = new TextDecoder().decode(await res.arrayBuffer());
   await waitOnExecutionContext(ctx);
   return { status: res.status, body, xCache: res.headers.get("X-Cache"), age: res.headers.get("Age"), headers: res.headers };
 }
