@@ -126,3 +126,38 @@ export function poller(task, intervalMs) {
     },
   };
 }
+
+/**
+ * Wires a view's form: submitting loads once; its "live" checkbox repeats the load every
+ * `intervalMs` while the view is shown and `ready()` says the form names something to load.
+ * @param {HTMLFormElement} form
+ * @param {() => Promise<void>} load
+ * @param {number} intervalMs
+ * @param {{ ready?: () => boolean, onShow?: () => void }} [options]
+ * @returns {{ show(): void, hide(): void }} what the tabs call when the view appears and goes
+ */
+export function liveForm(form, load, intervalMs, { ready = () => true, onShow } = {}) {
+  const liveBox = /** @type {HTMLInputElement} */ (form.elements.namedItem("live"));
+  const live = poller(load, intervalMs);
+  let shown = false;
+  const sync = () => (shown && liveBox.checked && ready() ? live.start() : live.stop());
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    live.stop();
+    void load().then(sync);
+  });
+  liveBox.addEventListener("change", sync);
+
+  return {
+    show() {
+      shown = true;
+      onShow?.();
+      sync();
+    },
+    hide() {
+      shown = false;
+      live.stop();
+    },
+  };
+}

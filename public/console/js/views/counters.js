@@ -5,7 +5,7 @@
  */
 import { requestJson, segment } from "../api.js";
 import { renderChart, renderDataTable } from "../chart.js";
-import { clearError, el, errorSlotOf, fieldsOf, formatDuration, formatNumber, formatTime, poller, showError } from "../dom.js";
+import { clearError, el, errorSlotOf, fieldsOf, formatDuration, formatNumber, formatTime, liveForm, showError } from "../dom.js";
 
 /**
  * @typedef {{ granularity: string, buckets: { start: number, count: number }[], total: number }} Series
@@ -21,10 +21,8 @@ export function createCountersView(panel) {
   const chart = /** @type {HTMLElement} */ (panel.querySelector("#counter-chart"));
   const dataTable = /** @type {HTMLElement} */ (panel.querySelector("#counter-data"));
   const rateState = /** @type {HTMLElement} */ (panel.querySelector("#rate-state"));
-  const liveBox = /** @type {HTMLInputElement} */ (form.elements.namedItem("live"));
   const errors = errorSlotOf(form);
   const rateErrors = errorSlotOf(rateForm);
-  let shown = false;
 
   async function loadSeries() {
     const { name } = fieldsOf(form);
@@ -74,28 +72,10 @@ export function createCountersView(panel) {
     }
   }
 
-  const live = poller(loadSeries, 10_000);
-  const syncLive = () => (shown && liveBox.checked && fieldsOf(form).name ? live.start() : live.stop());
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    live.stop();
-    void loadSeries().then(syncLive);
-  });
-  liveBox.addEventListener("change", syncLive);
   rateForm.addEventListener("submit", (event) => {
     event.preventDefault();
     void peek();
   });
 
-  return {
-    show() {
-      shown = true;
-      syncLive();
-    },
-    hide() {
-      shown = false;
-      live.stop();
-    },
-  };
+  return liveForm(form, loadSeries, 10_000, { ready: () => Boolean(fieldsOf(form).name) });
 }

@@ -4,7 +4,7 @@
  * toggle that refreshes the top N every 3 s while this view is shown.
  */
 import { requestJson, segment } from "../api.js";
-import { clearError, el, errorSlotOf, fieldsOf, formatNumber, formatTime, poller, showError } from "../dom.js";
+import { clearError, el, errorSlotOf, fieldsOf, formatNumber, formatTime, liveForm, showError } from "../dom.js";
 
 /**
  * @typedef {{ rank: number, member: string, score: number, name?: string }} Entry
@@ -22,10 +22,8 @@ export function createLeaderboardsView(panel) {
   const around = /** @type {HTMLTableElement} */ (panel.querySelector("#lb-around"));
   const meta = /** @type {HTMLElement} */ (panel.querySelector("#lb-meta"));
   const memberMeta = /** @type {HTMLElement} */ (panel.querySelector("#lb-member-meta"));
-  const liveBox = /** @type {HTMLInputElement} */ (form.elements.namedItem("live"));
   const errors = errorSlotOf(form);
   const memberErrors = errorSlotOf(memberForm);
-  let shown = false;
 
   /** The board and period the forms name, or null when no board is given yet. */
   const selection = () => {
@@ -70,30 +68,12 @@ export function createLeaderboardsView(panel) {
     }
   }
 
-  const live = poller(loadTop, 3000);
-  const syncLive = () => (shown && liveBox.checked && selection() ? live.start() : live.stop());
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    live.stop();
-    void loadTop().then(syncLive);
-  });
-  liveBox.addEventListener("change", syncLive);
   memberForm.addEventListener("submit", (event) => {
     event.preventDefault();
     void loadMember();
   });
 
-  return {
-    show() {
-      shown = true;
-      syncLive();
-    },
-    hide() {
-      shown = false;
-      live.stop();
-    },
-  };
+  return liveForm(form, loadTop, 3000, { ready: () => Boolean(selection()) });
 }
 
 /**

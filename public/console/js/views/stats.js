@@ -5,7 +5,7 @@
  */
 import { requestJson } from "../api.js";
 import { renderChart, renderDataTable } from "../chart.js";
-import { clearError, el, errorSlotOf, fieldsOf, formatNumber, formatTime, poller, showError } from "../dom.js";
+import { clearError, el, errorSlotOf, fieldsOf, formatNumber, formatTime, liveForm, showError } from "../dom.js";
 
 /**
  * @typedef {{ hits: number, staleHits: number, misses: number, fills: number }} Counts
@@ -27,9 +27,7 @@ export function createStatsView(panel) {
   const legend = /** @type {HTMLElement} */ (panel.querySelector("#stats-legend"));
   const chart = /** @type {HTMLElement} */ (panel.querySelector("#stats-chart"));
   const dataTable = /** @type {HTMLElement} */ (panel.querySelector("#stats-data"));
-  const liveBox = /** @type {HTMLInputElement} */ (form.elements.namedItem("live"));
   const errors = errorSlotOf(form);
-  let shown = false;
   let loadedOnce = false;
 
   async function load() {
@@ -63,25 +61,6 @@ export function createStatsView(panel) {
     }
   }
 
-  const live = poller(load, 10_000);
-  const syncLive = () => (shown && liveBox.checked ? live.start() : live.stop());
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    live.stop();
-    void load().then(syncLive);
-  });
-  liveBox.addEventListener("change", syncLive);
-
-  return {
-    show() {
-      shown = true;
-      if (!loadedOnce) void load();
-      syncLive();
-    },
-    hide() {
-      shown = false;
-      live.stop();
-    },
-  };
+  // The first time the view appears it loads by itself: statistics need no input.
+  return liveForm(form, load, 10_000, { onShow: () => loadedOnce || void load() });
 }
