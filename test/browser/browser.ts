@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { expect, inject } from "vitest";
+import { afterAll, beforeAll, expect, inject } from "vitest";
 
 /**
  * Helpers of the browser tests: the system's Chromium driven by playwright-core (never a
@@ -58,6 +58,21 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One Chromium per test file: launched before its tests and closed after them. */
+export function useBrowser(): { readonly context: BrowserContext } {
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(() => browser?.close());
+  return {
+    get context() {
+      if (!browser) throw new Error("the browser is launched in beforeAll");
+      return browser.context;
     },
   };
 }

@@ -7,14 +7,10 @@
  * ?minutes=60) and how it draws a known answer. The second seeds real numbers with cache reads
  * through the Worker and sees them charted.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, token, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, token, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 /** 60 minutes ending with the current one: a little traffic, a burst of misses and fills. */
 function contractBody() {

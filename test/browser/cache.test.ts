@@ -1,12 +1,8 @@
 /** Cache view: an entry's value, tags, age and X-Cache; invalidation by tag. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("cache view", () => {
   it("looks up an entry, invalidates its tag, and then shows the miss", async () => {

@@ -1,12 +1,8 @@
 /** Counters view: a counter's last hour as a chart, and a rate-limit policy's state (peeked). */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("counters view", () => {
   it("charts a windowed counter per minute and peeks at a rate-limit policy", async () => {

@@ -2,14 +2,10 @@
  * The API docs page (/docs): Swagger UI renders this Worker's OpenAPI document from the
  * Worker's own assets; the page loads nothing from any other origin.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, errorsOf, launchBrowser, snapshot } from "./browser";
+import { describe, expect, it } from "vitest";
+import { baseUrl, errorsOf, snapshot, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("docs page", () => {
   it("renders every feature's operations from the Worker's own assets, loading nothing from another origin", async () => {

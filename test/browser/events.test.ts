@@ -5,14 +5,10 @@
  * This file fails until the Worker serves /v1/events: the feed then shows
  * "Disconnected (404 Not found: No route for GET /v1/events)".
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("invalidation feed", () => {
   it("shows an invalidation as it happens", async () => {

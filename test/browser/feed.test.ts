@@ -6,14 +6,10 @@
  * events.test.ts.
  */
 import type { Request } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorsOf, launchBrowser, openConsole, snapshot, token } from "./browser";
+import { describe, expect, it } from "vitest";
+import { errorsOf, openConsole, snapshot, token, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 const event = (id: string, data: object) => `id: ${id}\nevent: invalidation\ndata: ${JSON.stringify(data)}\n\n`;
 

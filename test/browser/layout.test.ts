@@ -1,13 +1,9 @@
 /** Keyboard use, labels, visible focus, and a phone-width layout for every view. */
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorsOf, launchBrowser, openConsole, PHONE, scrollWidth } from "./browser";
+import { describe, expect, it } from "vitest";
+import { errorsOf, openConsole, PHONE, scrollWidth, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 /** What has the focus: its role or tag, its name, and whether a focus ring is drawn. */
 const focused = (page: Page) =>

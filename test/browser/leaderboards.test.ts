@@ -1,12 +1,8 @@
 /** Leaderboards view: scores submitted through the API appear on the board, by period, live. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("leaderboards view", () => {
   it("shows the top N of a period, a member with neighbours, and new scores live", async () => {

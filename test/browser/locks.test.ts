@@ -1,12 +1,8 @@
 /** Locks view: held or free, fence and a countdown to the end of the lease; never the token. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, errorsOf, launchBrowser, openConsole, snapshot, uid } from "./browser";
+import { describe, expect, it } from "vitest";
+import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";
 
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("locks view", () => {
   it("shows a held lock's fence and countdown, then that it is free once released", async () => {

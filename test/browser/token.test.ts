@@ -3,16 +3,11 @@
  * header on every call, and asked for again after a 401.
  */
 import type { Request } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, errorsOf, launchBrowser, newConsolePage, snapshot, token, tokenInput } from "./browser";
+import { describe, expect, it } from "vitest";
+import { baseUrl, errorsOf, newConsolePage, snapshot, token, tokenInput, useBrowser } from "./browser";
 
 const STORAGE_KEY = "edge-redis-functions.console.token";
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(() => browser?.close());
+const browser = useBrowser();
 
 describe("API token", () => {
   it("is asked for once, kept in sessionStorage, sent as a bearer header and never put in a URL", async () => {
