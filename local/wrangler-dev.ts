@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeWranglerEnvFile } from "./wrangler-env-file";
@@ -29,6 +31,26 @@ export const QUIET_WRANGLER_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Lines of wrangler's own that say nothing to a user of `npm start`: the docs-assets build it
+ * runs (twice: wrangler 4.86 always rebuilds once its file watcher is ready, and names a
+ * `src` folder this project does not have), and where the variables file it was given lives.
+ */
+export const WRANGLER_NOISE: readonly RegExp[] = [
+  /^\[custom build\] /,
+  /^The file .* changed, restarting build\.\.\.$/,
+  /^Using secrets defined in /,
+];
+
+/** Copies `from` to `to` line by line, leaving out the lines that match `noise`. */
+export function pipeWithout(from: Readable, to: Writable, noise: readonly RegExp[]): void {
+  const lines = createInterface({ input: from, crlfDelay: Infinity });
+  lines.on("line", (line) => {
+    const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+    if (!noise.some((pattern) => pattern.test(plain))) to.write(`${line}\n`);
+  });
+}
+
+/**
  * Starts `wrangler dev` (Miniflare/workerd) for this project on 127.0.0.1:`port`. `vars` reach
  * the Worker through a private `--env-file` (they override wrangler.toml `[vars]`; wrangler
  * then skips `.dev.vars`, so callers include its entries), never on the command line, where
@@ -56,9 +78,10 @@ export function startWranglerDev(opts: {
   const child = spawn(process.execPath, [groupGuard, "--remove", envFile.dir, process.execPath, ...args], {
     cwd: opts.root,
     env: { ...QUIET_WRANGLER_ENV, ...process.env },
-    stdio: ["pipe", opts.quiet ? "ignore" : "inherit", "inherit"],
+    stdio: ["pipe", opts.quiet ? "ignore" : "pipe", "inherit"],
     detached: true,
   });
+  if (child.stdout) pipeWithout(child.stdout, process.stdout, WRANGLER_NOISE);
   child.once("exit", () => envFile.remove());
   return {
     child,
