@@ -51,15 +51,63 @@ export function costsMarkdown(report: BenchReport): string {
   ].join("\n");
 }
 
-/** Writes the page. */
-export function writeCosts(path: string, report: BenchReport): void {
+/**
+ * The README's short table: the operations users pay for most, each matched to its bench row
+ * (and its anchor's, when one is measured) by the row's name.
+ */
+const README_ROWS: ReadonlyArray<{ operation: string; ours: RegExp; anchor?: RegExp }> = [
+  { operation: "fixed-window check", ours: /^in Worker: fixed-window, steady state \(this limiter\)$/, anchor: /^in Worker: fixed-window, steady state \(@upstash\/ratelimit\)$/ },
+  { operation: "sliding-window check", ours: /^in Worker: sliding-window, steady state \(this limiter\)$/, anchor: /^in Worker: sliding-window, steady state \(@upstash\/ratelimit\)$/ },
+  { operation: "token-bucket check", ours: /^in Worker: token-bucket, steady state \(this limiter\)$/, anchor: /^in Worker: token-bucket, steady state \(@upstash\/ratelimit\)$/ },
+  { operation: "check of a blocked identifier", ours: /^in Worker: token-bucket, blocked identifier \(this limiter\)$/, anchor: /^in Worker: token-bucket, blocked identifier \(@upstash\/ratelimit\)$/ },
+  { operation: "lock acquire + release, with fencing", ours: /^in Worker: acquire \+ release, uncontended \(this core\)$/, anchor: /^in Worker: acquire \+ release, uncontended \(@upstash\/lock\)$/ },
+  { operation: "cache hit, any number of tags", ours: /^HTTP API: hit \(GET \/v1\/cache\/\{key\}\)$/ },
+  { operation: "cache PUT, 2 tags", ours: /^HTTP API: set \(PUT \/v1\/cache\/\{key\}, 2 tags\)$/ },
+  { operation: "cache miss + fill", ours: /^in Worker: miss-and-fill/ },
+  { operation: "invalidate one tag (on 1000 entries)", ours: /^HTTP API: invalidate-by-tag/ },
+  { operation: "leaderboard submit, 4 periods", ours: /^POST scores \(best, 4 periods\)$/ },
+  { operation: "leaderboard top 10", ours: /^GET top 10$/ },
+  { operation: "leaderboard member, around=5", ours: /^GET member around=5$/ },
+  { operation: "windowed counter increment", ours: /^HTTP API: POST \/v1\/counters\/\{name\} \(hit\)$/ },
+];
+
+/** The README's table, between its `costs:start` and `costs:end` markers. */
+export function readmeCostsTable(report: BenchReport): string {
+  const find = (pattern: RegExp) => report.rows.find((row) => pattern.test(row.name));
+  const cell = (row: BenchRow | undefined) => (row ? `${fixed(row.restRequestsPerOp)} / ${fixed(row.redisCommandsPerOp)}` : "—");
+  const lines = README_ROWS.flatMap(({ operation, ours, anchor }) => {
+    const row = find(ours);
+    if (!row) return [];
+    const anchorRow = anchor ? find(anchor) : undefined;
+    const anchorName = anchorRow?.comparesWith?.split(" ").slice(0, 2).join(" ") ?? "";
+    return [`| ${operation} | ${cell(row)} | ${anchorRow ? `${cell(anchorRow)} (${anchorName})` : "—"} |`];
+  });
+  return [
+    "| operation | REST requests / billed commands | anchor |",
+    "|---|---:|---:|",
+    ...lines,
+  ].join("\n");
+}
+
+const README_START = "<!-- costs:start -->";
+const README_END = "<!-- costs:end -->";
+
+/** Writes the page, and the README's table when the README has its markers. */
+export function writeCosts(path: string, report: BenchReport, readmePath?: string): void {
   writeFileSync(path, costsMarkdown(report));
+  if (!readmePath) return;
+  const readme = readFileSync(readmePath, "utf8");
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) return;
+  const table = `${README_START}\n${readmeCostsTable(report)}\n${README_END}`;
+  writeFileSync(readmePath, readme.slice(0, start) + table + readme.slice(end + README_END.length));
 }
 
 // `npm run costs`: from the last report.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   const report = JSON.parse(readFileSync(join(root, "bench", "results", "latest.json"), "utf8")) as BenchReport;
-  writeCosts(join(root, "docs", "costs.md"), report);
-  console.log("docs/costs.md written from bench/results/latest.json");
+  writeCosts(join(root, "docs", "costs.md"), report, join(root, "README.md"));
+  console.log("docs/costs.md and the README's costs table written from bench/results/latest.json");
 }

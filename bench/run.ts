@@ -155,7 +155,7 @@ async function main() {
     const report = { startedAt, node: process.version, baseline, rows: measured.map(withRatios) };
     const markdown = writeReport(join(root, "bench", "results"), report);
     // The costs page is the bench's own output; a partial run (BENCH_ONLY) leaves it alone.
-    if (!only) writeCosts(join(root, "docs", "costs.md"), report);
+    if (!only) writeCosts(join(root, "docs", "costs.md"), report, join(root, "README.md"));
     console.log(markdown);
     console.log(`baseline before: ${before.requestsPerSecond.toFixed(1)} req/s, after: ${after.requestsPerSecond.toFixed(1)} req/s`);
   } finally {
