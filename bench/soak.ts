@@ -12,7 +12,7 @@ import { sampleMemory, type MemorySample } from "./soak/memory";
 import { OPERATIONS, RATE_POLICY, step, type SoakContext } from "./soak/mix";
 import { parseSoakOptions } from "./soak/options";
 import { Recorder } from "./soak/recorder";
-import { toMarkdown, type SoakReport } from "./soak/report";
+import { toMarkdown, type SoakReport, type TimedSample } from "./soak/report";
 
 /**
  * `npm run soak`: the Worker as it runs locally (wrangler dev over the local REST endpoint and a
@@ -25,6 +25,11 @@ import { toMarkdown, type SoakReport } from "./soak/report";
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const MEMORY_SAMPLE_MS = 5_000;
+/**
+ * workerd grows over its first seconds of load (compiled code, pools): memory after this much
+ * load is the reference a leak would grow from, beside the figure before any load.
+ */
+const WARM_UP_MS = 10_000;
 
 function peakOf(samples: MemorySample[]): MemorySample {
   const max = (field: keyof MemorySample) => {
@@ -34,6 +39,8 @@ function peakOf(samples: MemorySample[]): MemorySample {
   return { workerKiB: max("workerKiB"), endpointKiB: max("endpointKiB"), redisUsedKiB: max("redisUsedKiB") };
 }
 
+const strip = ({ atMs: _, ...sample }: TimedSample): MemorySample => sample;
+
 async function main(): Promise<number> {
   const options = parseSoakOptions(process.argv.slice(2), process.env, join(root, "bench", "results"));
   const startedAt = new Date().toISOString();
@@ -41,6 +48,8 @@ async function main(): Promise<number> {
   const stack = await startStack({
     root,
     endpoint: (redisUrl) => startEndpointProcess(root, redisUrl),
+    // The production config declares crons; without this, wrangler warns that they never fire.
+    testScheduled: true,
     vars: {
       RATE_POLICIES: JSON.stringify({
         policies: {
@@ -64,12 +73,16 @@ async function main(): Promise<number> {
     for (const operation of OPERATIONS) ctx.recorder.declare(operation);
 
     const start = await memory();
-    const samples = [start];
-    const sampler = setInterval(() => void memory().then((s) => samples.push(s)), MEMORY_SAMPLE_MS);
+    const loadStarted = performance.now();
+    const timeline: TimedSample[] = [{ atMs: 0, ...start }];
+    const sampler = setInterval(() => {
+      void memory().then((s) => timeline.push({ atMs: Math.round(performance.now() - loadStarted), ...s }));
+    }, MEMORY_SAMPLE_MS);
     process.stderr.write(`soak: load running\n`);
     const load = await runFor(options.clients, options.seconds * 1000, (i) => step(ctx, i)).finally(() => clearInterval(sampler));
     const end = await memory();
-    samples.push(end);
+    timeline.push({ atMs: Math.round(performance.now() - loadStarted), ...end });
+    const warm = timeline.find((s) => s.atMs >= Math.min(WARM_UP_MS, load.durationMs / 2)) ?? timeline.at(-1)!;
 
     process.stderr.write(`soak: checking invariants\n`);
     const invariants = await checkInvariants(ctx, options.seconds);
@@ -84,7 +97,7 @@ async function main(): Promise<number> {
       operations: calls,
       perSecond: (calls / load.durationMs) * 1000,
       rows,
-      memory: { start, peak: peakOf(samples), end },
+      memory: { start, warm: strip(warm), peak: peakOf(timeline), end, warmUpMs: warm.atMs, timeline },
       invariants,
       ok: invariants.every((i) => i.ok),
     };

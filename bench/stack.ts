@@ -28,7 +28,7 @@ export interface Stack<E extends StackEndpoint> {
 /**
  * Starts the stack the way `npm run bench` and `npm run soak` run the service: everything on
  * loopback and on free ports, a fresh API token, and the Worker's variables passed through
- * wrangler's private env file. Resolves once the Worker answers `/health`. Ctrl-C stops it all.
+ * wrangler's private env file. Resolves once the Worker answers `/health`. Ctrl-C or SIGTERM stops it all.
  */
 export async function startStack<E extends StackEndpoint>(opts: {
   root: string;
@@ -38,6 +38,8 @@ export async function startStack<E extends StackEndpoint>(opts: {
   config?: string;
   /** Worker variables beyond the endpoint's URL and token and the API token. */
   vars?: Record<string, string>;
+  /** `wrangler dev --test-scheduled`: crons can be fired by hand (and wrangler does not warn that they never fire). */
+  testScheduled?: boolean;
 }): Promise<Stack<E>> {
   const redis = await startRedisServer();
   let endpoint: E;
@@ -53,6 +55,7 @@ export async function startStack<E extends StackEndpoint>(opts: {
     root: opts.root,
     port,
     quiet: true,
+    testScheduled: opts.testScheduled === true,
     ...(opts.config ? { config: opts.config } : {}),
     vars: {
       ...opts.vars,
@@ -63,13 +66,16 @@ export async function startStack<E extends StackEndpoint>(opts: {
   });
   const stop = async () => {
     process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await wrangler.stop();
     await endpoint.close();
     await redis.stop();
   };
-  // Ctrl-C during a run stops what was started; a redis-server left behind would keep its port.
+  // Ctrl-C or SIGTERM during a run stops what was started: the redis-server would outlive a
+  // process killed by a signal.
   const interrupted = () => void stop().then(() => process.exit(130));
   process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const workerUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.child.exitCode === null);

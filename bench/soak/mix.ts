@@ -168,8 +168,12 @@ const TOTAL_WEIGHT = MIX.reduce((sum, entry) => sum + entry.weight, 0);
 /** Every operation name the report must show. */
 export const OPERATIONS: readonly string[] = MIX.flatMap((entry) => entry.operations);
 
-/** One step of a client: an operation picked by weight. */
+/**
+ * Step `i` of the load: the first steps take each operation once, in order, so that even a
+ * short or slow run reports every one; then operations are picked by weight.
+ */
 export function step(ctx: SoakContext, i: number): Promise<void> {
+  if (i < MIX.length) return MIX[i]!.run(ctx, i);
   let roll = Math.random() * TOTAL_WEIGHT;
   for (const entry of MIX) {
     roll -= entry.weight;

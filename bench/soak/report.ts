@@ -2,6 +2,8 @@ import type { InvariantResult } from "./invariants";
 import type { MemorySample } from "./memory";
 import type { OperationRow } from "./recorder";
 
+export type TimedSample = MemorySample & { atMs: number };
+
 /** Everything one soak run measured and checked; written as JSON beside its Markdown. */
 export interface SoakReport {
   startedAt: string;
@@ -14,7 +16,18 @@ export interface SoakReport {
   operations: number;
   perSecond: number;
   rows: OperationRow[];
-  memory: { start: MemorySample; peak: MemorySample; end: MemorySample };
+  memory: {
+    /** Before any load. */
+    start: MemorySample;
+    /** After `warmUpMs` of load. */
+    warm: MemorySample;
+    warmUpMs: number;
+    peak: MemorySample;
+    /** When the load has stopped. */
+    end: MemorySample;
+    /** Every sample, by ms since the load started. */
+    timeline: TimedSample[];
+  };
   invariants: InvariantResult[];
   /** Every invariant held. */
   ok: boolean;
@@ -26,6 +39,7 @@ const errorsOf = (row: OperationRow) =>
 
 /** The report as Markdown: the table per operation, memory, then the invariants. */
 export function toMarkdown(report: SoakReport): string {
+  const m = report.memory;
   const lines = [
     `## Soak: ${report.clients} clients for ${report.seconds} s (${report.startedAt}, Node ${report.node})`,
     "",
@@ -35,15 +49,15 @@ export function toMarkdown(report: SoakReport): string {
     "|---|---:|---:|---:|---:|---|",
     ...report.rows.map((r) => `| ${r.operation} | ${r.count} | ${r.perSecond.toFixed(1)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${errorsOf(r)} |`),
     "",
-    "| memory | start | peak | end |",
-    "|---|---:|---:|---:|",
+    `| memory | before load | after ${(report.memory.warmUpMs / 1000).toFixed(0)} s | peak | end |`,
+    "|---|---:|---:|---:|---:|",
     ...(
       [
         ["Worker (workerd RSS)", "workerKiB"],
         ["local endpoint (RSS)", "endpointKiB"],
         ["Redis (used_memory)", "redisUsedKiB"],
       ] as const
-    ).map(([label, field]) => `| ${label} | ${mib(report.memory.start[field])} | ${mib(report.memory.peak[field])} | ${mib(report.memory.end[field])} |`),
+    ).map(([label, field]) => `| ${label} | ${[m.start, m.warm, m.peak, m.end].map((s) => mib(s[field])).join(" | ")} |`),
     "",
     "| invariant | holds | detail |",
     "|---|---|---|",
