@@ -3,14 +3,12 @@ import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalEndpoint } from "../local/endpoint";
-import { startRedisServer } from "../local/redis-server";
-import { freePort } from "../local/ports";
-import { startWranglerDev, waitForHttp } from "../local/wrangler-dev";
 import { runLoad } from "./load";
 import { RedisCommandCounter } from "./redis-commands";
 import { writeCosts } from "./costs";
 import { writeReport, type BenchRow } from "./report";
 import { expectStatus, type BenchContext, type Scenario } from "./scenario";
+import { startStack } from "./stack";
 
 /**
  * `npm run bench`: a private redis-server, the local REST endpoint and `wrangler dev`, then
@@ -39,46 +37,25 @@ async function loadScenarios(): Promise<Scenario[]> {
 
 async function main() {
   const startedAt = new Date().toISOString();
-  const redis = await startRedisServer();
-  const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 });
-  const port = await freePort();
-  const apiToken = randomBytes(24).toString("hex");
-  const wrangler = startWranglerDev({
+  const stack = await startStack({
     root,
-    port,
-    quiet: true,
+    endpoint: (redisUrl) => startLocalEndpoint({ redisUrl, poolSize: 16 }),
     config: join(root, "bench", "wrangler.toml"),
     vars: {
-      UPSTASH_REDIS_REST_URL: endpoint.url,
-      UPSTASH_REDIS_REST_TOKEN: endpoint.token,
-      API_TOKEN: apiToken,
       // Each scenario measures its own feature: the rate-limit middleware would add one check
       // (one REST request) to every /v1 call. Its cost is the ratelimit group's own rows.
       RATE_POLICIES: JSON.stringify({ middleware: { v1: [], public: [] } }),
     },
   });
-  const commandCounter = new RedisCommandCounter(redis.url);
-  const stop = async () => {
-    commandCounter.close();
-    await wrangler.stop();
-    await endpoint.close();
-    await redis.stop();
-  };
-  process.on("SIGINT", () => void stop().then(() => process.exit(130)));
+  const { endpoint } = stack;
+  const commandCounter = new RedisCommandCounter(stack.redis.url);
 
   try {
-    const workerUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.child.exitCode === null);
     const ctx: BenchContext = {
-      workerUrl,
-      apiToken,
+      workerUrl: stack.workerUrl,
+      apiToken: stack.apiToken,
       runId: `bench-${randomBytes(4).toString("hex")}`,
-      call: (path, init = {}) => {
-        const headers = new Headers(init.headers);
-        headers.set("Authorization", `Bearer ${apiToken}`);
-        if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-        return fetch(`${workerUrl}${path}`, { ...init, headers });
-      },
+      call: stack.call,
     };
 
     /** REST requests and Redis commands one call of `fn` costs, counted at the endpoint and by Redis. */
@@ -159,7 +136,8 @@ async function main() {
     console.log(markdown);
     console.log(`baseline before: ${before.requestsPerSecond.toFixed(1)} req/s, after: ${after.requestsPerSecond.toFixed(1)} req/s`);
   } finally {
-    await stop();
+    commandCounter.close();
+    await stack.stop();
   }
 }
 

@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from "node:fs";
+import Redis from "ioredis";
+
+/**
+ * Memory of the processes under soak, read from Linux's /proc (resident set size, `VmRSS`).
+ * Elsewhere there is no /proc and each figure is null: the report says "n/a" rather than guess.
+ */
+export interface MemorySample {
+  /** workerd (the Worker under wrangler dev), KiB; the sum when wrangler runs several. */
+  workerKiB: number | null;
+  /** The local REST endpoint's process, KiB. */
+  endpointKiB: number | null;
+  /** redis-server's own count of the memory it allocated (`used_memory`), KiB. */
+  redisUsedKiB: number | null;
+}
+
+/** The resident set size of `pid` in KiB, or null when it cannot be read. */
+export function rssKiB(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Fields of /proc/<pid>/stat after the parenthesised name (which may hold spaces): state, ppid, pgrp, ... */
+function statFields(pid: string): { comm: string; ppid: number; pgrp: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const close = stat.lastIndexOf(")");
+    const rest = stat.slice(close + 2).split(" ");
+    return { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+  } catch {
+    return null; // the process ended while the list was read
+  }
+}
+
+function allPids(): string[] {
+  try {
+    return readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+/** The direct children of `pid`. */
+export function childrenOf(pid: number): number[] {
+  return allPids().filter((p) => statFields(p)?.ppid === pid).map(Number);
+}
+
+/**
+ * Processes named `comm` in process group `pgid`. wrangler runs in a group of its own (see
+ * local/wrangler-dev.ts), so this finds the workerd it started and no other.
+ */
+export function processesInGroup(pgid: number, comm: string): number[] {
+  return allPids()
+    .filter((p) => {
+      const fields = statFields(p);
+      return fields?.comm === comm && fields.pgrp === pgid;
+    })
+    .map(Number);
+}
+
+/** Samples the three figures. */
+export async function sampleMemory(opts: { wranglerGroup: number | undefined; endpointPid: number | null; redis: Redis }): Promise<MemorySample> {
+  const workers = opts.wranglerGroup === undefined ? [] : processesInGroup(opts.wranglerGroup, "workerd");
+  const workerSizes = workers.map(rssKiB).filter((n): n is number => n !== null);
+  let redisUsedKiB: number | null = null;
+  try {
+    const match = /^used_memory:(\d+)/m.exec(await opts.redis.info("memory"));
+    if (match) redisUsedKiB = Math.round(Number(match[1]) / 1024);
+  } catch {
+    // reported as n/a
+  }
+  return {
+    workerKiB: workerSizes.length ? workerSizes.reduce((a, b) => a + b, 0) : null,
+    endpointKiB: opts.endpointPid === null ? null : rssKiB(opts.endpointPid),
+    redisUsedKiB,
+  };
+}
