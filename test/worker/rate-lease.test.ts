@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   BlockCache,
   fixedWindow,
@@ -12,7 +12,7 @@ import {
   type LimitResult,
   type Policy,
 } from "../../shared/ratelimit";
-import { countRoundTrips, testRedis, uniqueName } from "./helpers";
+import { clearFaults, countRoundTrips, setFaults, testRedis, uniqueName } from "./helpers";
 import { callWorker, parseList } from "./rate-helpers";
 
 /**
@@ -43,6 +43,8 @@ function isolate(policies: Policy[], now?: () => number): RateLimiter {
 
 const admitted = (results: LimitResult[]) => results.filter((r) => r.allowed).length;
 
+afterEach(clearFaults);
+
 describe("the lease option", () => {
   it("is accepted on every algorithm, and refused when built with units outside 1..limit or a bad ttl", () => {
     for (const make of Object.values(ALGORITHMS)) {
@@ -58,21 +60,23 @@ describe("the lease option", () => {
 describe.each(Object.keys(ALGORITHMS))("%s with leases", (name) => {
   const make = ALGORITHMS[name]!;
 
-  it("200 concurrent callers across 4 isolates admit exactly the limit", async () => {
+  // 50 per isolate: no isolate can lease more units than it has callers, so none is stranded.
+  it("200 concurrent callers across 4 isolates admit exactly the limit, in each of 5 trials", async () => {
     const limit = 50;
     const p = policy("hot", make(limit), { units: 5, ttlMs: 60_000 });
-    const isolates = Array.from({ length: 4 }, () => isolate([p]));
-    const id = uniqueName("crowd");
-    const { result, requests } = await countRoundTrips(() =>
-      Promise.all(Array.from({ length: 200 }, (_, i) => isolates[i % 4]!.limit(id))),
-    );
-    expect(admitted(result)).toBe(limit);
-    // Leases did their part: some callers were admitted without a request of their own.
-    expect(result.filter((r) => r.source === "lease").length).toBeGreaterThan(0);
-    expect(requests).toBeLessThan(200);
-    // Redis counts every leased unit as spent: nothing is left for anyone.
-    const peek = await isolate([p]).peek(id);
-    expect(peek).toMatchObject({ allowed: false, remaining: 0 });
+    for (let trial = 0; trial < 5; trial++) {
+      const isolates = Array.from({ length: 4 }, () => isolate([p]));
+      const id = uniqueName("crowd");
+      const { result, requests } = await countRoundTrips(() =>
+        Promise.all(Array.from({ length: 200 }, (_, i) => isolates[i % 4]!.limit(id))),
+      );
+      expect(admitted(result)).toBe(limit);
+      // Leases did their part: some callers were admitted without a request of their own.
+      expect(result.filter((r) => r.source === "lease").length).toBeGreaterThan(0);
+      expect(requests).toBeLessThan(200);
+      // Redis counts every leased unit as spent: nothing is left for anyone.
+      expect(await isolate([p]).peek(id)).toMatchObject({ allowed: false, remaining: 0 });
+    }
   });
 
   it("a hot identifier's allowed checks cost at most 0.1 requests per check", async () => {
@@ -176,6 +180,30 @@ describe("a lease", () => {
     const next = await countRoundTrips(() => l.limit(id));
     expect(next.requests).toBe(1);
     expect(next.result).toMatchObject({ allowed: true, remaining: 9, policies: [{ leased: 5 }] });
+  });
+});
+
+describe("concurrent checks in one isolate", () => {
+  it("wait for the isolate's one lease request and are admitted from it", async () => {
+    const l = isolate([policy("fw", fixedWindow({ limit: 1000, windowMs: LONG }), { units: 30, ttlMs: 60_000 })]);
+    const id = uniqueName("burst");
+    const { result, requests } = await countRoundTrips(() => Promise.all(Array.from({ length: 20 }, () => l.limit(id))));
+    expect(admitted(result)).toBe(20);
+    expect(requests).toBe(1);
+    expect(result.filter((r) => r.source === "lease").length).toBe(19);
+    expect(Number(await redis.get(`${PREFIX}:rate:fwc:fw:${id}`))).toBe(31);
+  });
+
+  it("do not hang when the lease request fails: each applies the failure mode", async () => {
+    const l = isolate([policy("fw", fixedWindow({ limit: 1000, windowMs: LONG }), { units: 30, ttlMs: 60_000 })]);
+    const id = uniqueName("down");
+    await setFaults({ down: "5xx" });
+    const results = await Promise.all(Array.from({ length: 5 }, () => l.limit(id)));
+    expect(results.every((r) => r.allowed && r.reason === "redis-unavailable")).toBe(true);
+    await clearFaults();
+    const next = await countRoundTrips(() => l.limit(id));
+    expect(next.requests).toBe(1); // no lease was recorded from the failed requests
+    expect(next.result).toMatchObject({ allowed: true, policies: [{ leased: 30 }] });
   });
 });
 
