@@ -3,7 +3,7 @@ import { validateName } from "../keys";
 import type { ScriptCall } from "../script";
 import { CHECK, FIELDS_PER_POLICY } from "./scripts";
 import type { LeaseView } from "./lease-store";
-import { MAX_LEASE_TTL_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type CheckMode, type Identity, type LimitResult, type Policy, type PolicyResult } from "./types";
+import { LEASE_WINDOW_MARGIN_MS, MAX_LEASE_TTL_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type CheckMode, type Identity, type LimitResult, type Policy, type PolicyResult } from "./types";
 
 /**
  * Pure builders and parsers of the rate limiter: what a check sends and how its reply is read.
@@ -38,11 +38,16 @@ export function validatePolicies(policies: readonly Policy[]): readonly Policy[]
 /**
  * Throws a RangeError unless the policy's lease takes 1 to `limit` units for 1 ms to
  * {@link MAX_LEASE_TTL_MS}. Every algorithm can be leased honestly (docs/rate-limiting.md,
- * "Leases for hot identifiers"), so none is refused for its kind.
+ * "Leases for hot identifiers"), so none is refused for its kind; but a window no longer than
+ * {@link LEASE_WINDOW_MARGIN_MS} could never grant one (a lease ends that long before its
+ * window does), so a lease there is refused rather than silently never used.
  */
 export function validateLease(policy: Policy): void {
   const { units, ttlMs } = policy.lease!;
-  const { limit } = policy.algorithm;
+  const { limit, kind, params } = policy.algorithm;
+  if (kind !== "token-bucket" && params[1] <= LEASE_WINDOW_MARGIN_MS) {
+    throw new RangeError(`policy "${policy.name}": a lease needs a window longer than ${LEASE_WINDOW_MARGIN_MS} ms`);
+  }
   if (!Number.isInteger(units) || units < 1 || units > limit) {
     throw new RangeError(`policy "${policy.name}": lease units must be an integer from 1 to ${limit}, the policy's limit`);
   }

@@ -79,13 +79,19 @@ describe("LeaseStore", () => {
 
 describe("lease validation", () => {
   it("accepts 1 to limit units for 1 ms to 1 h, on every algorithm", () => {
-    for (const algorithm of [fixedWindow({ limit: 10, windowMs: 1000 }), slidingWindow({ limit: 10, windowMs: 1000 }), tokenBucket({ capacity: 10, refill: 1, intervalMs: 1000 })]) {
+    for (const algorithm of [fixedWindow({ limit: 10, windowMs: 1001 }), slidingWindow({ limit: 10, windowMs: 1001 }), tokenBucket({ capacity: 10, refill: 1, intervalMs: 1 })]) {
       expect(() => validatePolicies([{ name: "p", algorithm, lease: { units: 10, ttlMs: 3_600_000 } }])).not.toThrow();
       expect(() => validatePolicies([{ name: "p", algorithm, lease: { units: 1, ttlMs: 1 } }])).not.toThrow();
     }
     expect(() => validatePolicies([fw({ units: 11, ttlMs: 1000 })])).toThrow(/lease units must be an integer from 1 to 10/);
     expect(() => validatePolicies([fw({ units: 1.5, ttlMs: 1000 })])).toThrow(RangeError);
     expect(() => validatePolicies([fw({ units: 1, ttlMs: 3_600_001 })])).toThrow(/lease ttlMs/);
+  });
+
+  it("refuses a lease on a window of 1 s or less, which could never grant one", () => {
+    for (const algorithm of [fixedWindow({ limit: 10, windowMs: 1000 }), slidingWindow({ limit: 10, windowMs: 500 })]) {
+      expect(() => validatePolicies([{ name: "p", algorithm, lease: { units: 1, ttlMs: 100 } }])).toThrow(/a lease needs a window longer than 1000 ms/);
+    }
   });
 });
 
