@@ -8,6 +8,9 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
  * - blocked: a limit of 1 per hour, spent in setup, so every check is denied; both libraries
  *   then answer from their in-isolate cache of blocked identifiers (0 REST requests), except
  *   when a request lands on an isolate that has not seen the block yet.
+ * - hot identifier with leases (ours only): the steady limit with a lease of 100 units per 10 s,
+ *   every check for one identifier, so most are admitted from the isolate's lease with no REST
+ *   request (goal: at most 0.1 requests per check; compare with the steady row's 1).
  * The "HTTP API" rows are what a remote client pays for `POST /v1/rate/api/{id}` and for the
  * windowed counters (the bench turns the API protection off, so each row is its route alone;
  * the default protection, a rate-limiting binding, adds no Upstash request anyway).
@@ -21,7 +24,7 @@ const IMPLS = [
   { impl: "upstash", label: "@upstash/ratelimit", comparesWith: "@upstash/ratelimit 2.2.0" },
 ] as const;
 
-function check(ctx: BenchContext, impl: string, algorithm: string, mode: "steady" | "blocked", id: string) {
+function check(ctx: BenchContext, impl: string, algorithm: string, mode: "steady" | "blocked" | "lease", id: string) {
   return ctx.call(`/__bench/ratelimit/${impl}/${algorithm}/${mode}/${encodeURIComponent(id)}`, { method: "POST" });
 }
 
@@ -47,6 +50,12 @@ const inWorker: Scenario[] = ALGORITHMS.flatMap((algorithm) =>
   }),
 );
 
+const leased: Scenario[] = ALGORITHMS.map((algorithm) => ({
+  group: "ratelimit",
+  name: `in Worker: ${algorithm}, hot identifier with leases (this limiter)`,
+  run: async (ctx: BenchContext) => expectStatus(await check(ctx, "ours", algorithm, "lease", `${ctx.runId}-hot-${algorithm}`), 200),
+}));
+
 export const scenarios: Scenario[] = [
   {
     group: "ratelimit",
@@ -64,4 +73,5 @@ export const scenarios: Scenario[] = [
     run: async (ctx, i) => expectStatus(await ctx.call(`/v1/counters/${ctx.runId}-${i % 8}?granularity=minute&buckets=60`), 200),
   },
   ...inWorker,
+  ...leased,
 ];

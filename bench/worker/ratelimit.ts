@@ -13,17 +13,23 @@ import { createRouter } from "../../functions/platform/router";
  *
  * `mode` = "steady": a limit never reached (every check goes to Redis); "blocked": a limit of 1
  * per hour, so after the first check the identifier is blocked (both libraries then answer
- * from their in-isolate cache). Answers 200 `{ allowed: true }` or 429 `{ allowed: false }`.
+ * from their in-isolate cache); "lease" (ours only): the steady limit with a lease of
+ * {@link LEASE} (a hot identifier's checks are admitted from the isolate's lease).
+ * Answers 200 `{ allowed: true }` or 429 `{ allowed: false }`.
  */
 const ALGORITHMS = ["fixed-window", "sliding-window", "token-bucket"] as const;
 type AlgorithmName = (typeof ALGORITHMS)[number];
-type Mode = "steady" | "blocked";
+type Mode = "steady" | "blocked" | "lease";
+const MODES: readonly string[] = ["steady", "blocked", "lease"];
+
+/** 100 units per lease, used for up to 10 s: at most 1 request per 101 checks of one identifier. */
+const LEASE = { units: 100, ttlMs: 10_000 } as const;
 
 const HOUR_MS = 3_600_000;
 const STEADY_LIMIT = 1_000_000_000;
 
 function ours(algorithm: AlgorithmName, mode: Mode): Algorithm {
-  const limit = mode === "steady" ? STEADY_LIMIT : 1;
+  const limit = mode === "blocked" ? 1 : STEADY_LIMIT;
   if (algorithm === "fixed-window") return fixedWindow({ limit, windowMs: HOUR_MS });
   if (algorithm === "sliding-window") return slidingWindow({ limit, windowMs: HOUR_MS });
   return tokenBucket({ capacity: limit, refill: limit, intervalMs: HOUR_MS });
@@ -41,15 +47,15 @@ const upstashCache = new Map<string, number>();
 
 export const benchRateLimitRoutes = createRouter().post("/__bench/ratelimit/:impl/:algorithm/:mode/:id", async (c) => {
   const { impl, algorithm, mode, id } = c.req.param();
-  const known = (ALGORITHMS as readonly string[]).includes(algorithm) && (mode === "steady" || mode === "blocked");
-  if (!known || (impl !== "ours" && impl !== "upstash")) {
+  const known = (ALGORITHMS as readonly string[]).includes(algorithm) && MODES.includes(mode);
+  if (!known || (impl !== "ours" && impl !== "upstash") || (impl === "upstash" && mode === "lease")) {
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }
   const alg = algorithm as AlgorithmName;
   const redis = redisFor(c.env, c.var.config, { retries: 0 });
   let allowed: boolean;
   if (impl === "ours") {
-    const policy = { name: `bench-${alg}-${mode}`, algorithm: ours(alg, mode as Mode) };
+    const policy = { name: `bench-${alg}-${mode}`, algorithm: ours(alg, mode as Mode), ...(mode === "lease" ? { lease: LEASE } : {}) };
     const limiter = new RateLimiter(redis, { prefix: c.var.config.keyPrefix, policies: [policy] });
     allowed = (await limiter.limit(id)).allowed;
   } else {

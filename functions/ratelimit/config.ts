@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { fixedWindow, slidingWindow, tokenBucket } from "../../shared/ratelimit/algorithms";
-import { DEFAULT_TIMEOUT_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type Algorithm, type Policy } from "../../shared/ratelimit/types";
+import { validateLease } from "../../shared/ratelimit/codec";
+import { DEFAULT_TIMEOUT_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type Algorithm, type LeaseOptions, type Policy } from "../../shared/ratelimit/types";
 import { ConfigError, defineConfig, jsonVar } from "../platform/config";
 import type { BindingLimit } from "../platform/protection";
 
@@ -56,6 +57,8 @@ const common = {
   limit: z.number().int().min(1).max(MAX_LIMIT),
   failure: z.enum(["open", "closed"]).optional(),
   timeout: duration.optional(),
+  // Local leases for hot identifiers: `units` (1 to the limit) reserved per lease, used for at most `ttl`.
+  lease: z.object({ units: z.number().int().min(1).max(MAX_LIMIT), ttl: duration }).strict().optional(),
 };
 const PolicySchema = z.discriminatedUnion("algorithm", [
   z.object({ algorithm: z.literal("fixed-window"), window: duration, ...common }).strict(),
@@ -98,8 +101,9 @@ type PolicySettings = z.infer<typeof PolicySchema>;
  *
  * Policy settings: `{ algorithm: "fixed-window" | "sliding-window", limit, window }` or
  * `{ algorithm: "token-bucket", limit (capacity), refill, interval }`, plus optional
- * `failure` ("open" default, or "closed") and `timeout` (default "1s"). Windows and intervals
- * are at least 1 s.
+ * `failure` ("open" default, or "closed"), `timeout` (default "1s") and `lease` (`{ units,
+ * ttl }`: local leases for hot identifiers, ttl from 10ms to 1h; default none). Windows and
+ * intervals are at least 1 s.
  *
  * A group is a binding `{ binding, limit, period }` (the default: no Upstash request), a list
  * of policy names (checked exactly in Upstash: one REST request per call), or `[]` (off).
@@ -162,7 +166,22 @@ function toPolicy(name: string, s: PolicySettings): Policy {
     if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", `policy "${name}": ${error.message}`);
     throw error;
   }
-  return Object.freeze({ name, algorithm, failure: s.failure ?? "open", timeoutMs });
+  const policy: Policy = { name, algorithm, failure: s.failure ?? "open", timeoutMs, ...(s.lease ? { lease: leaseOf(name, s.lease) } : {}) };
+  if (policy.lease) {
+    try {
+      validateLease(policy);
+    } catch (error) {
+      if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", error.message);
+      throw error;
+    }
+  }
+  return Object.freeze(policy);
+}
+
+function leaseOf(name: string, lease: { units: number; ttl: string }): LeaseOptions {
+  const ttlMs = durationMs(lease.ttl);
+  if (ttlMs < 10 || ttlMs > 3_600_000) throw new ConfigError("RATE_POLICIES", `policy "${name}": lease ttl must be 10ms to 1h`);
+  return Object.freeze({ units: lease.units, ttlMs });
 }
 
 /** Milliseconds of a duration string such as "1m". */

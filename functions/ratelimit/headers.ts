@@ -29,11 +29,19 @@ export function stateItems(result: LimitResult): string | undefined {
 /** The caller's own limits: `RateLimit-Policy`, and `RateLimit` when the state is known. */
 export function rateLimitHeaders(policies: readonly Policy[], result: LimitResult): Record<string, string> {
   const state = stateItems(result);
-  return { "RateLimit-Policy": policyItems(policies), ...(state ? { RateLimit: state } : {}) };
+  return { "RateLimit-Policy": policyItems(policies), ...(state ? { RateLimit: state } : {}), ...sourceOf("RateLimit-Source", result) };
 }
 
 /** A checked policy's numbers: `Checked-RateLimit-Policy`, and `Checked-RateLimit` when the state is known. */
 export function checkedHeaders(policies: readonly Policy[], result: LimitResult): Record<string, string> {
   const state = stateItems(result);
-  return { "Checked-RateLimit-Policy": policyItems(policies), ...(state ? { "Checked-RateLimit": state } : {}) };
+  return {
+    "Checked-RateLimit-Policy": policyItems(policies),
+    ...(state ? { "Checked-RateLimit": state } : {}),
+    ...sourceOf("Checked-RateLimit-Source", result),
+  };
+}
+
+function sourceOf(name: string, result: LimitResult): Record<string, string> {
+  return result.source ? { [name]: result.source } : {};
 }

@@ -41,6 +41,11 @@ const ResultSchema = z
       .enum(["redis-unavailable", "cached-block"])
       .optional()
       .openapi({ description: "Present when Redis did not decide: it failed (fail-open policy) or the isolate knew the block" }),
+    source: z.enum(["lease"]).optional().openapi({
+      description:
+        "`lease`: admitted from this Worker isolate's lease of the policy (its `lease` setting), with no request to Redis; " +
+        "`remaining` and `resetMs` are those Redis gave when the lease was taken, less what this isolate spent since",
+    }),
   })
   .openapi("RateLimitResult");
 
@@ -50,6 +55,10 @@ const headers = z.object({
     .string()
     .optional()
     .openapi({ description: "The checked identifier's units left and seconds to a full reset (not the caller's)", example: '"login";r=4;t=60' }),
+  "Checked-RateLimit-Source": z
+    .literal("lease")
+    .optional()
+    .openapi({ description: "Present when the answer came from this isolate's lease of the policy, with no request to Redis", example: "lease" }),
 });
 
 /** A route on `/v1/rate/{policy}/{id}`, behind the bearer token. */
@@ -70,7 +79,9 @@ const checkRoute = rateRoute({
     "always **200**: `allowed: true` (spent) or `allowed: false` (denied, nothing spent), with the checked " +
     "policy's numbers in the body and in `Checked-RateLimit-Policy` / `Checked-RateLimit`, never `Retry-After`. " +
     "A **429** on this route, as on every route, means only that you, the caller, are rate limited: retry it " +
-    "after `Retry-After`. Never retry a 200 with `allowed: false` automatically: it would spend again once allowed.",
+    "after `Retry-After`. Never retry a 200 with `allowed: false` automatically: it would spend again once allowed. " +
+    "A policy configured with `lease` may be answered from the Worker isolate's lease, with no request to Redis: " +
+    "the body then says `source: \"lease\"` and the response carries `Checked-RateLimit-Source: lease`.",
   request: { params: Params, body: optionalJsonBody(CheckBody) },
   responses: { 200: resultResponse("The decision: allowed (spent) or not (nothing spent)"), ...problems(400, 404) },
 });
@@ -97,8 +108,8 @@ function policyOf(c: Context<AppEnv>, name: string): Policy {
 }
 
 function body(policy: Policy, result: LimitResult) {
-  const { allowed, limit, remaining, resetMs, retryAfterMs, reason } = result;
-  return { policy: policy.name, allowed, limit, remaining, resetMs, retryAfterMs, ...(reason ? { reason } : {}) };
+  const { allowed, limit, remaining, resetMs, retryAfterMs, reason, source } = result;
+  return { policy: policy.name, allowed, limit, remaining, resetMs, retryAfterMs, ...(reason ? { reason } : {}), ...(source ? { source } : {}) };
 }
 
 /**

@@ -2,7 +2,8 @@ import { InvalidInputError } from "../errors";
 import { validateName } from "../keys";
 import type { ScriptCall } from "../script";
 import { CHECK, FIELDS_PER_POLICY } from "./scripts";
-import { MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type CheckMode, type Identity, type LimitResult, type Policy, type PolicyResult } from "./types";
+import type { LeaseView } from "./lease-store";
+import { LEASE_WINDOW_MARGIN_MS, MAX_LEASE_TTL_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type CheckMode, type Identity, type LimitResult, type Policy, type PolicyResult } from "./types";
 
 /**
  * Pure builders and parsers of the rate limiter: what a check sends and how its reply is read.
@@ -29,8 +30,30 @@ export function validatePolicies(policies: readonly Policy[]): readonly Policy[]
     if (!POLICY_NAME.test(policy.name)) throw new RangeError(`invalid policy name "${policy.name}"`);
     if (names.has(policy.name)) throw new RangeError(`duplicate policy name "${policy.name}"`);
     names.add(policy.name);
+    if (policy.lease) validateLease(policy);
   }
   return policies;
+}
+
+/**
+ * Throws a RangeError unless the policy's lease takes 1 to `limit` units for 1 ms to
+ * {@link MAX_LEASE_TTL_MS}. Every algorithm can be leased honestly (docs/rate-limiting.md,
+ * "Leases for hot identifiers"), so none is refused for its kind; but a window no longer than
+ * {@link LEASE_WINDOW_MARGIN_MS} could never grant one (a lease ends that long before its
+ * window does), so a lease there is refused rather than silently never used.
+ */
+export function validateLease(policy: Policy): void {
+  const { units, ttlMs } = policy.lease!;
+  const { limit, kind, params } = policy.algorithm;
+  if (kind !== "token-bucket" && params[1] <= LEASE_WINDOW_MARGIN_MS) {
+    throw new RangeError(`policy "${policy.name}": a lease needs a window longer than ${LEASE_WINDOW_MARGIN_MS} ms`);
+  }
+  if (!Number.isInteger(units) || units < 1 || units > limit) {
+    throw new RangeError(`policy "${policy.name}": lease units must be an integer from 1 to ${limit}, the policy's limit`);
+  }
+  if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_LEASE_TTL_MS) {
+    throw new RangeError(`policy "${policy.name}": lease ttlMs must be an integer from 1 to ${MAX_LEASE_TTL_MS}`);
+  }
 }
 
 /**
@@ -70,17 +93,39 @@ export function validateCost(cost: number, policies: readonly Policy[]): number 
   return cost;
 }
 
-/** KEYS and ARGV of the check script: one key, then four arguments (code, p1, p2, p3) per policy. */
-export function buildCheck(mode: CheckMode, cost: number, targets: ReadonlyArray<Pick<Target, "policy" | "key">>): ScriptCall {
+/**
+ * KEYS and ARGV of the check script: one key, then six arguments per policy (code, p1, p2, p3,
+ * lease units, lease ttl ms). `leaseUnits[i]` is the lease wanted for target i (default 0:
+ * none); its ttl is the policy's.
+ */
+export function buildCheck(
+  mode: CheckMode,
+  cost: number,
+  targets: ReadonlyArray<Pick<Target, "policy" | "key">>,
+  leaseUnits: readonly number[] = [],
+): ScriptCall {
   const args: Array<string | number> = [];
-  for (const { policy } of targets) args.push(policy.algorithm.code, ...policy.algorithm.params);
+  targets.forEach(({ policy }, i) => {
+    const units = mode === "limit" ? (leaseUnits[i] ?? 0) : 0;
+    args.push(policy.algorithm.code, ...policy.algorithm.params, units, units > 0 ? policy.lease!.ttlMs : 0);
+  });
   return CHECK.call({}, { mode, cost }, { keys: targets.map((t) => t.key), args });
 }
 
-/** A parsed check reply: each policy's result, and how long each is blocked (0: one unit fits). */
+/** A lease granted by a check: units reserved, and for how many ms (Redis time) they may be used. */
+export interface Grant {
+  units: number;
+  ms: number;
+}
+
+/**
+ * A parsed check reply: each policy's result (`remaining` as Redis has it, leased units
+ * already spent), how long each is blocked (0: one unit fits), and each lease granted.
+ */
 export interface CheckReply {
   results: PolicyResult[];
   blockMs: number[];
+  grants: Grant[];
 }
 
 /**
@@ -92,9 +137,11 @@ export function parseCheck(reply: unknown, targets: ReadonlyArray<Pick<Target, "
     throw new Error("unexpected reply from the rate-limit script");
   }
   const blockMs: number[] = [];
+  const grants: Grant[] = [];
   const results = targets.map(({ policy, id }, i) => {
     const at = 1 + i * FIELDS_PER_POLICY;
     blockMs.push(Number(reply[at + 4]));
+    grants.push({ units: Number(reply[at + 5]), ms: Number(reply[at + 6]) });
     return {
       policy: policy.name,
       id,
@@ -105,7 +152,7 @@ export function parseCheck(reply: unknown, targets: ReadonlyArray<Pick<Target, "
       retryAfterMs: Number(reply[at + 3]),
     };
   });
-  return { results, blockMs };
+  return { results, blockMs, grants };
 }
 
 /** The top-level numbers: the denying policy that frees up last, else the one with the fewest units left. */
@@ -134,6 +181,27 @@ export function failureResult(policies: readonly Policy[]): LimitResult {
     reason: "redis-unavailable",
     policies: [],
   };
+}
+
+/**
+ * The result of a check admitted from the isolate's leases: `views[i]` is target i's lease
+ * after this admission.
+ */
+export function leaseResult(targets: ReadonlyArray<Pick<Target, "policy" | "id">>, views: readonly LeaseView[]): LimitResult {
+  const policies = targets.map(({ policy, id }, i): PolicyResult => {
+    const view = views[i]!;
+    return {
+      policy: policy.name,
+      id,
+      allowed: true,
+      limit: policy.algorithm.limit,
+      remaining: view.remaining,
+      resetMs: view.resetMs,
+      retryAfterMs: 0,
+      leased: view.units,
+    };
+  });
+  return { ...summarize(policies), source: "lease" };
 }
 
 /** The result of a check rejected by the isolate's block cache: `ms` is what is left of the block. */

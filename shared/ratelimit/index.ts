@@ -13,6 +13,7 @@ export {
   type WindowOptions,
 } from "./algorithms";
 export { BlockCache } from "./block-cache";
+export { type Lease, LeaseStore, type LeaseView } from "./lease-store";
 export { RateLimiter, type RateLimitClient, timeoutOf } from "./limiter";
 export { failureResult } from "./codec";
 export { RATE_NAMESPACE, rateKeys } from "./keys";
@@ -21,8 +22,12 @@ export {
   DEFAULT_TIMEOUT_MS,
   type FailureMode,
   type Identity,
+  LEASE_WINDOW_MARGIN_MS,
+  type LeaseOptions,
   type LimitReason,
   type LimitResult,
+  type LimitSource,
+  MAX_LEASE_TTL_MS,
   MAX_LIMIT,
   MAX_POLICIES,
   MAX_WINDOW_MS,

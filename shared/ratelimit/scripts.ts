@@ -1,5 +1,6 @@
 import { LUA_TIME } from "../lua";
 import { defineScript } from "../script";
+import { LEASE_WINDOW_MARGIN_MS } from "./types";
 
 /**
  * The rate limiter's Lua: one check script for any mix of policies, decided together and
@@ -143,8 +144,24 @@ local function tb_decide(state, now, capacity, refill, interval, cost)
 end
 `;
 
+/**
+ * Leases (see `LeaseOptions` in types.ts). `lease_ms(p, now)` is how long a lease granted now may
+ * be used: its ttl, and for a fixed or sliding window also no later than
+ * ${LEASE_WINDOW_MARGIN_MS} ms before the window ends, since units counted in this window must
+ * never be admitted in the next (a bucket's tokens, once taken, are the same tokens later).
+ * 0 or less: no lease now.
+ */
+export const LUA_LEASE = String.raw`
+local function lease_ms(p, now)
+  if p.code == "tb" then return p.lease_ttl end
+  return math.min(p.lease_ttl, fw_end(now, p.p2) - now - ${LEASE_WINDOW_MARGIN_MS})
+end
+`;
+
+/** Arguments per policy in the check script's ARG_REST: code, p1, p2, p3, lease units, lease ttl. */
+export const ARGS_PER_POLICY = 6;
 /** Fields per policy in the check script's reply, after the leading "all allowed". */
-export const FIELDS_PER_POLICY = 5;
+export const FIELDS_PER_POLICY = 7;
 
 /**
  * The one script every check runs.
@@ -152,9 +169,14 @@ export const FIELDS_PER_POLICY = 5;
  * KEY_REST: the state key of each policy, in order. ARG.mode: "limit" (spend `cost` from every
  * policy if all allow, otherwise nothing) or "peek" (spend nothing; allowed means one more unit
  * fits, retry is the wait for one unit). ARG.cost: an integer, 0 for "peek", negative only when
- * every policy is a token bucket. ARG_REST: per policy, its code ("fwc", "sw" or "tb") and its
+ * every policy is a token bucket. ARG_REST: per policy, its code ("fwc", "sw" or "tb"), its
  * p1, p2, p3 (fixed window: limit, window ms, boundary stretch µs; sliding window: limit,
- * window ms, 0; bucket: capacity, refill, interval ms).
+ * window ms, 0; bucket: capacity, refill, interval ms), then the lease wanted: units (0: none)
+ * and ttl ms.
+ *
+ * Leases: when a "limit" check is allowed by every policy, each policy that wants a lease also
+ * spends `min(units, remaining)` more units in the same script (none when `lease_ms` is not
+ * positive), so the limit can be reached exactly; its result is then that of the larger spend.
  *
  * Two paths, both all-or-nothing, chosen for the fewest billed commands:
  * - "limit" with fixed windows only: `INCRBY` each counter first (its reply is the new count);
@@ -167,15 +189,15 @@ export const FIELDS_PER_POLICY = 5;
  * The script runs atomically, so no other check ever sees an increment that is undone.
  *
  * Returns a flat array of integers: [all allowed (1/0), then for each policy: allowed (1/0),
- * remaining, reset_ms, retry_ms, block_ms].
+ * remaining, reset_ms, retry_ms, block_ms, lease units granted, lease ms].
  */
 export const CHECK = defineScript<never, "mode" | "cost", number[]>({
   name: "ratelimit-check",
   keys: [],
   args: ["mode", "cost"],
   restKeys: "the state key of each policy",
-  restArgs: "per policy: its code (fwc, sw, tb), then p1, p2, p3",
-  uses: [LUA_TIME, LUA_FIXED_WINDOW, LUA_SLIDING_WINDOW, LUA_TOKEN_BUCKET],
+  restArgs: "per policy: its code (fwc, sw, tb), then p1, p2, p3, lease units, lease ttl ms",
+  uses: [LUA_TIME, LUA_FIXED_WINDOW, LUA_SLIDING_WINDOW, LUA_TOKEN_BUCKET, LUA_LEASE],
   lua: String.raw`
 local DECIDE = { sw = sw_decide, tb = tb_decide }
 local peek, cost = ARG.mode == "peek", tonumber(ARG.cost)
@@ -184,8 +206,11 @@ local now = math.floor(t_us / 1000)
 local n = #KEY_REST
 local P, counters_only = {}, true
 for i = 1, n do
-  local a = (i - 1) * 4
-  P[i] = { code = ARG_REST[a + 1], p1 = tonumber(ARG_REST[a + 2]), p2 = tonumber(ARG_REST[a + 3]), p3 = tonumber(ARG_REST[a + 4]) }
+  local a = (i - 1) * 6
+  P[i] = {
+    code = ARG_REST[a + 1], p1 = tonumber(ARG_REST[a + 2]), p2 = tonumber(ARG_REST[a + 3]), p3 = tonumber(ARG_REST[a + 4]),
+    lease = tonumber(ARG_REST[a + 5]), lease_ttl = tonumber(ARG_REST[a + 6]),
+  }
   if P[i].code ~= "fwc" then counters_only = false end
 end
 
@@ -193,8 +218,19 @@ local out, all = { 1 }, true
 local function record(i, allowed, remaining, reset, retry, block)
   if peek then allowed, retry = remaining >= 1, block end
   all = all and allowed
-  local o = 1 + (i - 1) * 5
+  local o = 1 + (i - 1) * 7
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = allowed and 1 or 0, remaining, reset, retry, block
+  out[o + 6], out[o + 7] = out[o + 6] or 0, out[o + 7] or 0
+end
+-- The units policy i may lease now (0: none), and for how long; the caller spends them.
+local function grant(i)
+  local p = P[i]
+  if peek or p.lease <= 0 then return 0 end
+  local ms = lease_ms(p, now)
+  local g = math.min(p.lease, out[1 + (i - 1) * 7 + 2])
+  if ms <= 0 or g <= 0 then return 0 end
+  out[1 + (i - 1) * 7 + 6], out[1 + (i - 1) * 7 + 7] = g, ms
+  return g
 end
 
 if not peek and counters_only then
@@ -210,8 +246,13 @@ if not peek and counters_only then
     local key = KEY_REST[i]
     if not all then
       if created[i] then redis.call("DEL", key) else redis.call("DECRBY", key, cost) end
-    elseif created[i] then
-      redis.call("PEXPIREAT", key, fmt(fw_end(now, P[i].p2)))
+    else
+      if created[i] then redis.call("PEXPIREAT", key, fmt(fw_end(now, P[i].p2))) end
+      local g = grant(i)
+      if g > 0 then
+        local count = redis.call("INCRBY", key, g)
+        record(i, fw_decide(count - cost - g, now, P[i].p1, P[i].p2, cost + g))
+      end
     end
   end
   if not all then out[1] = 0 end
@@ -226,7 +267,7 @@ for i = 1, n do
     local count = tonumber(states[i]) or 0
     if count > 0 and fw_stale(key, t_us, p.p2, p.p3) then count = 0 end
     record(i, fw_decide(count, now, p.p1, p.p2, cost))
-    writes[i] = { fresh = count == 0 }
+    writes[i] = { fresh = count == 0, count = count, spend = cost }
   else
     local allowed, remaining, reset, retry, block, state, ttl = DECIDE[p.code](states[i], now, p.p1, p.p2, p.p3, cost)
     record(i, allowed, remaining, reset, retry, block)
@@ -236,13 +277,23 @@ end
 if not all then out[1] = 0 end
 if not peek and all then
   for i = 1, n do
-    local key, w = KEY_REST[i], writes[i]
+    local p, key, w = P[i], KEY_REST[i], writes[i]
+    local g = grant(i)
+    -- A grant never exceeds what remains after this cost, so deciding the larger spend allows it.
+    if g > 0 and p.code == "fwc" then
+      w.spend = cost + g
+      record(i, fw_decide(w.count, now, p.p1, p.p2, w.spend))
+    elseif g > 0 then
+      local allowed, remaining, reset, retry, block, state, ttl = DECIDE[p.code](states[i], now, p.p1, p.p2, p.p3, cost + g)
+      record(i, allowed, remaining, reset, retry, block)
+      w.state, w.ttl = state, ttl
+    end
     if w.state then
       redis.call("SET", key, w.state, "PX", math.max(1, w.ttl))
     elseif w.fresh then
-      redis.call("SET", key, cost, "PXAT", fmt(fw_end(now, P[i].p2)))
+      redis.call("SET", key, w.spend, "PXAT", fmt(fw_end(now, p.p2)))
     else
-      redis.call("INCRBY", key, cost)
+      redis.call("INCRBY", key, w.spend)
     end
   end
 end

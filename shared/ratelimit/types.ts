@@ -1,4 +1,5 @@
 import type { BlockCache } from "./block-cache";
+import type { LeaseStore } from "./lease-store";
 
 /**
  * Options and results of the rate limiter. The algorithms are small factories
@@ -41,10 +42,34 @@ export interface Policy {
   readonly failure?: FailureMode;
   /** Milliseconds a check waits for Redis before applying `failure`. Default 1000. */
   readonly timeoutMs?: number;
+  /**
+   * Opt-in local leases for hot identifiers (see {@link LeaseOptions}). Default: none, every
+   * check asks Redis.
+   * @example { name: "api", algorithm: fixedWindow({ limit: 1000, windowMs: 60_000 }), lease: { units: 10, ttlMs: 1000 } }
+   */
+  readonly lease?: LeaseOptions;
+}
+
+/**
+ * A lease: a check that goes to Redis also reserves up to `units` more units, counted as
+ * spent in Redis at once, and the isolate then admits from them with no request until they are
+ * spent or the lease ends (after `ttlMs`; for a fixed or sliding window also
+ * {@link LEASE_WINDOW_MARGIN_MS} before its window ends). Fewer are granted when fewer remain.
+ * Units leased and never used are lost until the state frees up: the price is bounded
+ * under-admission, at most (isolates − 1) × `units` per lease lifetime.
+ */
+export interface LeaseOptions {
+  /** Most units reserved per lease, beyond the check's own cost (1 to the policy's limit). */
+  readonly units: number;
+  /** How long a lease may be used, in ms (1 to {@link MAX_LEASE_TTL_MS}). */
+  readonly ttlMs: number;
 }
 
 /** Why a result did not come from a Redis decision. */
 export type LimitReason = "redis-unavailable" | "cached-block";
+
+/** Where an allowed result came from when not a fresh Redis decision: `"lease"`, the isolate's lease. */
+export type LimitSource = "lease";
 
 /** The state of one policy for one identifier after a check. */
 export interface PolicyResult {
@@ -59,6 +84,11 @@ export interface PolicyResult {
   resetMs: number;
   /** Milliseconds until a check of the same cost would be allowed (0 when allowed). */
   retryAfterMs: number;
+  /**
+   * Units this isolate holds in its lease for the policy after this check (policies with
+   * `lease` only; counted in `remaining`).
+   */
+  leased?: number;
 }
 
 /**
@@ -78,6 +108,12 @@ export interface LimitResult {
    * isolate's cache of blocked identifiers without asking Redis.
    */
   reason?: LimitReason;
+  /**
+   * `"lease"`: admitted from the isolate's leases with no request. The numbers are then those
+   * Redis gave when the lease was taken, with the units spent locally since taken off: units
+   * other isolates spent since are not seen.
+   */
+  source?: LimitSource;
   /** One entry per policy whose state is known (all of them for a Redis decision). */
   policies: PolicyResult[];
 }
@@ -103,7 +139,12 @@ export interface RateLimiterOptions {
    * them). Pass another to simulate another isolate; `false` disables it.
    */
   cache?: BlockCache | false;
-  /** Local clock, used only to expire cache entries. Default `Date.now`. */
+  /**
+   * Leases of policies with a `lease` option. Default: the isolate's (`isolate.ts`). Pass
+   * another to simulate another isolate; `false` disables leasing (every check asks Redis).
+   */
+  leases?: LeaseStore | false;
+  /** Local clock, used only to expire cache entries and leases. Default `Date.now`. */
   now?: () => number;
 }
 
@@ -116,6 +157,15 @@ export const MAX_LIMIT = 1_000_000_000;
 export const MAX_WINDOW_MS = 366 * 24 * 3600 * 1000;
 /** Most policies one check may combine. */
 export const MAX_POLICIES = 10;
+/** Longest lease accepted, in ms: one hour. */
+export const MAX_LEASE_TTL_MS = 3_600_000;
+/**
+ * A lease of a fixed or sliding window ends this long before its window does, so that units
+ * counted in one window are never admitted in the next. It covers the isolate's clock lagging
+ * real time: in Workers `Date.now()` stands still while the isolate runs code between two I/O.
+ * In a window's last second no lease is granted: checks go to Redis.
+ */
+export const LEASE_WINDOW_MARGIN_MS = 1000;
 /** Default `timeoutMs` of a policy. */
 export const DEFAULT_TIMEOUT_MS = 1000;
 /** A policy name: 1–64 characters of A-Z a-z 0-9 _ . - */

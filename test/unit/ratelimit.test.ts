@@ -94,11 +94,11 @@ describe("validation (before any request)", () => {
 });
 
 describe("the check script's call", () => {
-  it("passes every state key in KEYS, then mode, cost and four arguments per policy", () => {
+  it("passes every state key in KEYS, then mode, cost and six arguments per policy (the last two: no lease)", () => {
     const targets = [fw(5), tb(7)].map((policy, i) => ({ policy, key: `k${i}` }));
     expect(buildCheck("limit", 2, targets)).toEqual({
       keys: ["k0", "k1"],
-      args: ["limit", "2", "fwc", "5", "60000", "10000", "tb", "7", "1", "1000"],
+      args: ["limit", "2", "fwc", "5", "60000", "10000", "0", "0", "tb", "7", "1", "1000", "0", "0"],
     });
     expect(buildCheck("peek", 0, targets).args.slice(0, 2)).toEqual(["peek", "0"]);
   });
@@ -114,7 +114,7 @@ describe("the check script's reply", () => {
   const targets = [fw(5, "a"), tb(9, "b")].map((policy) => ({ policy, id: "u" }));
 
   it("parses into one result per policy, and the block time of each", () => {
-    const { results, blockMs } = parseCheck([0, 1, 4, 100, 0, 0, 0, 0, 3000, 1000, 1000], targets);
+    const { results, blockMs } = parseCheck([0, 1, 4, 100, 0, 0, 0, 0, 0, 0, 3000, 1000, 1000, 0, 0], targets);
     expect(results).toEqual([
       { policy: "a", id: "u", allowed: true, limit: 5, remaining: 4, resetMs: 100, retryAfterMs: 0 },
       { policy: "b", id: "u", allowed: false, limit: 9, remaining: 0, resetMs: 3000, retryAfterMs: 1000 },

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import benchWorker from "../../bench/worker/index";
-import { api, uniqueName } from "./helpers";
+import { api, countRoundTrips, uniqueName } from "./helpers";
 
 /**
  * The bench-only Worker (bench/worker/index.ts): the production app plus `/__bench/*`. The
@@ -51,6 +51,21 @@ describe("the bench Worker", () => {
         expect(statuses, `${impl} ${algorithm}`).toEqual([200, 200, 200, 429, 429]);
       }
     }
+  });
+
+  it("runs this limiter with leases: a hot identifier's checks are admitted from the lease", async () => {
+    for (const algorithm of ["fixed-window", "sliding-window", "token-bucket"]) {
+      const path = `/__bench/ratelimit/ours/${algorithm}/lease/${uniqueName("hot")}`;
+      expect((await bench(path)).status).toBe(200); // takes the lease
+      const { result, requests } = await countRoundTrips(async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) statuses.push((await bench(path)).status);
+        return statuses;
+      });
+      expect(result.every((status) => status === 200)).toBe(true);
+      expect(requests, algorithm).toBe(0);
+    }
+    expect((await bench(`/__bench/ratelimit/upstash/fixed-window/lease/${uniqueName("hot")}`)).status).toBe(404);
   });
 
   it("runs both locks: acquire, hold, release", async () => {

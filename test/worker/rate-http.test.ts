@@ -268,6 +268,6 @@ describe("documentation", () => {
     expect(Object.keys(doc.paths).filter((p) => p.includes("bench"))).toEqual([]);
     expect(rate.post!.description).toMatch(/always \*\*200\*\*/);
     expect(rate.post!.description).toMatch(/429.*you, the caller, are rate limited/);
-    expect(Object.keys(rate.post!.responses["200"]!.headers!).sort()).toEqual(["Checked-RateLimit", "Checked-RateLimit-Policy"]);
+    expect(Object.keys(rate.post!.responses["200"]!.headers!).sort()).toEqual(["Checked-RateLimit", "Checked-RateLimit-Policy", "Checked-RateLimit-Source"]);
   });
 });
