@@ -1,5 +1,4 @@
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
-import { sfString } from "../platform/protection";
 
 /**
  * Rate-limit header fields, as RFC 8941 structured-field lists with one item per policy, per
@@ -36,4 +35,9 @@ export function rateLimitHeaders(policies: readonly Policy[], result: LimitResul
 export function checkedHeaders(policies: readonly Policy[], result: LimitResult): Record<string, string> {
   const state = stateItems(result);
   return { "Checked-RateLimit-Policy": policyItems(policies), ...(state ? { "Checked-RateLimit": state } : {}) };
+}
+
+/** An RFC 8941 sf-string. */
+export function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 }
