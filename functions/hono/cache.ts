@@ -51,8 +51,8 @@ interface RouteLoaded extends Loaded {
  * kept). Anything else is answered as the route made it and never shared. Other methods pass
  * through. When Redis is unavailable, the route runs and its response is answered uncached.
  *
- * With `staleTtl` (or after a soft invalidation), a stale response is served at once while the
- * route runs again in the background (`c.executionCtx.waitUntil`) to refresh it.
+ * With `staleTtl` (or after a soft invalidation), a stale response is served to every request
+ * but one, which runs the route to refresh it (a route cannot run after its request ended).
  *
  * @example
  * app.get("/products/:id", cache({ ttl: 60, tags: (c) => [`product:${c.req.param("id")}`] }), (c) => c.json(load(c)));
@@ -69,13 +69,13 @@ export function cache<E extends Env = any>(options: CacheMiddlewareOptions<E>): 
     const result = await store.fetch(
       key,
       async (): Promise<RouteLoaded> => {
-        // On a stale hit this runs after the stale response was sent: the route still runs
-        // with this request's context, and only its body is kept.
         ranHere = true;
         await next();
         return loadedOf(c, staticTags, maxBodyBytes);
       },
-      { ttl: options.ttl, staleTtl: options.staleTtl ?? 0, waitUntil: waitUntilOf(c) },
+      // Inline: the route can only run within its own request, so the request that takes the
+      // refresh lease runs it before answering; the others are answered stale meanwhile.
+      { ttl: options.ttl, staleTtl: options.staleTtl ?? 0, refresh: "inline" },
     );
     if (result.status === "BYPASS" || (result.loaded && !result.loaded.shared)) {
       // Not shareable (or Redis failed): only the request that ran the route gets its answer;
@@ -133,14 +133,4 @@ function withCacheHeaders(res: Response, status: string, ageSeconds: number): Re
   copy.headers.set("X-Cache", status);
   copy.headers.set("Age", String(ageSeconds));
   return copy;
-}
-
-/** `c.executionCtx.waitUntil`, when the app runs with an execution context (Workers); Hono's getter throws otherwise. */
-function waitUntilOf(c: Context): ((promise: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (promise) => ctx.waitUntil(promise);
-  } catch {
-    return undefined;
-  }
 }
