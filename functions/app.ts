@@ -1,5 +1,3 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "./platform/app-env";
 import { readConfig } from "./platform/config";
 import { handleError, handleNotFound } from "./platform/errors";
 import { requireApiToken } from "./platform/auth";
@@ -17,8 +15,11 @@ import { lockRoutes } from "./lock/routes";
 import { proxyRoutes } from "./cache/proxy-routes";
 import { rateRoutes } from "./ratelimit/routes";
 
-/** Builds the whole app: middleware, every route, the OpenAPI document and the docs page. */
-export function createApp(): OpenAPIHono<AppEnv> {
+/**
+ * Builds the whole app: middleware, every route, the OpenAPI document and the docs page. Its
+ * inferred type carries every route's schema, for the typed client ({@link AppType}).
+ */
+export function createApp() {
   const app = createRouter();
   app.onError(handleError);
   app.notFound(handleNotFound);
@@ -34,16 +35,23 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", limitBody);
 
   registerIndex(app);
-  app.route("/", healthRoutes);
-  app.route("/", cacheRoutes);
-  app.route("/", proxyRoutes);
-  app.route("/", eventRoutes);
-  app.route("/", rateRoutes);
-  app.route("/", counterRoutes);
-  app.route("/", leaderboardRoutes);
-  app.route("/", lockRoutes);
+  const routed = app
+    .route("/", healthRoutes)
+    .route("/", cacheRoutes)
+    .route("/", proxyRoutes)
+    .route("/", eventRoutes)
+    .route("/", rateRoutes)
+    .route("/", counterRoutes)
+    .route("/", leaderboardRoutes)
+    .route("/", lockRoutes);
 
   registerOpenApiDocument(app);
   registerDocsPage(app);
-  return app;
+  return routed;
 }
+
+/**
+ * The type of the service's routes, for Hono's RPC client: `hc<AppType>(url)`, or
+ * `createClient` from the package's `client` entry, which adds the bearer token.
+ */
+export type AppType = ReturnType<typeof createApp>;

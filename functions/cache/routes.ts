@@ -212,9 +212,9 @@ const statsRoute = v1Route({
 });
 
 /** `/v1/cache`: entries by key, invalidation now or later, the scheduled queue, statistics. */
-export const cacheRoutes = createRouter();
-cacheRoutes.use("/v1/cache/*", flushCacheStats);
-cacheRoutes
+const router = createRouter();
+router.use("/v1/cache/*", flushCacheStats);
+export const cacheRoutes = router
   .openapi(statsRoute, async (c) => {
     const { minutes } = c.req.valid("query");
     return c.json(await readStats(redisOf(c), cacheOf(c).keys, minutes), 200);

@@ -1,72 +1,21 @@
 import type { Context } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { InvalidInputError, RedisAuthError, RedisUnavailableError } from "../../shared/errors";
+import { misconfiguredResponse, problemHandler } from "../hono/errors";
 import { ConfigError } from "./config";
-import { RedisNotConfiguredError } from "./redis";
 import type { AppEnv } from "./app-env";
-import { ApiProblem, problemResponse } from "./problem";
+import { problemResponse } from "./problem";
 
 /**
  * The one error path: every thrown error becomes an RFC 9457 problem, decided by its type
- * only. Invalid input is 400; a misconfigured variable 500 naming it; Redis unavailable (as
- * classified where the client is made) 503; anything else is a bug: 500 `internal`, with its
- * stack logged and nothing of it sent (it may hold a Redis reply or a command).
+ * only. A misconfigured variable is a 500 naming it; every other type is decided as the Hono
+ * adapters' `problemHandler` decides it (invalid input 400, Redis unavailable 503, a bug 500
+ * `internal` with its stack logged and nothing of it sent).
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
-  if (error instanceof ApiProblem) return error.getResponse();
-  if (error instanceof HTTPException) {
-    const status = error.status;
-    return problemResponse({
-      type: `urn:problem:http-${status}`,
-      title: statusTitle(status),
-      status,
-      detail: error.message || statusTitle(status),
-    });
-  }
-  if (error instanceof InvalidInputError) {
-    return problemResponse({
-      type: "urn:problem:invalid-input",
-      title: "Invalid input",
-      status: 400,
-      detail: error.message,
-      ...(error.field ? { errors: [{ path: error.field, message: error.message }] } : {}),
-    });
-  }
-  if (error instanceof RedisNotConfiguredError) {
-    return problemResponse({ type: "urn:problem:redis-not-configured", title: "Redis not configured", status: 503, detail: error.message });
-  }
   if (error instanceof ConfigError) {
     console.error(`misconfigured on ${c.req.method} ${c.req.path}: ${error.message}`);
     return misconfiguredResponse(error.message);
   }
-  if (error instanceof RedisAuthError) {
-    console.error(`${error.message} on ${c.req.method} ${c.req.path}`);
-    return misconfiguredResponse("UPSTASH_REDIS_REST_TOKEN (or UPSTASH_REDIS_REST_URL) was refused by the Redis REST endpoint");
-  }
-  if (error instanceof RedisUnavailableError) {
-    console.warn(`redis unavailable on ${c.req.method} ${c.req.path}: ${error.reason}`);
-    return problemResponse(
-      {
-        type: "urn:problem:redis-unavailable",
-        title: "Redis unavailable",
-        status: 503,
-        detail: "The data store did not answer in time; retry later",
-      },
-      { "Retry-After": "1" },
-    );
-  }
-  console.error(`unhandled error on ${c.req.method} ${c.req.path}:`, error);
-  return problemResponse({
-    type: "urn:problem:internal",
-    title: "Internal error",
-    status: 500,
-    detail: "The request could not be completed",
-  });
-}
-
-/** 500 `misconfigured`: `detail` names the variable, never its value. */
-export function misconfiguredResponse(detail: string): Response {
-  return problemResponse({ type: "urn:problem:misconfigured", title: "Server misconfigured", status: 500, detail });
+  return problemHandler(error, c);
 }
 
 /** 404 for every route that does not exist. */
@@ -77,22 +26,4 @@ export function handleNotFound(c: Context<AppEnv>): Response {
     status: 404,
     detail: `No route for ${c.req.method} ${c.req.path}`,
   });
-}
-
-const TITLES: Record<number, string> = {
-  400: "Bad request",
-  401: "Unauthorized",
-  404: "Not found",
-  405: "Method not allowed",
-  409: "Conflict",
-  413: "Payload too large",
-  415: "Unsupported media type",
-  429: "Too many requests",
-  500: "Internal error",
-  502: "Bad gateway",
-  503: "Service unavailable",
-};
-
-function statusTitle(status: number): string {
-  return TITLES[status] ?? "Error";
 }

@@ -6,6 +6,8 @@ import type { RateLimitBinding } from "../env";
 import type { AppEnv } from "./app-env";
 import { ConfigError } from "./config";
 import { ApiProblem } from "./problem";
+import { sfString } from "../ratelimit/headers";
+import { rateLimited } from "../ratelimit/problems";
 
 /**
  * API protection that costs no Upstash request: Cloudflare's Workers Rate Limiting binding
@@ -59,27 +61,6 @@ export async function underLimit(env: AppEnv["Bindings"], limit: BindingLimit, k
 /** `RateLimit-Policy` items of these limits (RFC 8941 list): `"api";q=10000;w=10`. */
 export function bindingPolicyHeader(limits: readonly BindingLimit[]): string {
   return limits.map((l) => `${sfString(l.name)};q=${l.limit};w=${l.period}`).join(", ");
-}
-
-/**
- * 429 `urn:problem:rate-limited`: the caller is over a limit. `Retry-After` in whole seconds
- * (at least 1); `extensions` and `headers` add what the limit knows.
- */
-export function rateLimited(
-  policy: string,
-  retryAfterMs: number,
-  extensions: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): ApiProblem {
-  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new ApiProblem(
-    429,
-    "rate-limited",
-    "Too many requests",
-    `Rate limit "${policy}" exceeded; retry in ${retryAfter} s`,
-    { policy, ...extensions },
-    { ...headers, "Retry-After": String(retryAfter) },
-  );
 }
 
 /** The 429 of a binding: its policy header, `Retry-After` one period. */
@@ -222,9 +203,4 @@ export function guardAuthFailures(limitOf: (c: Context<AppEnv>) => BindingLimit 
     c.res = undefined as unknown as Response;
     c.res = bindingLimited(limit).getResponse();
   });
-}
-
-/** An RFC 8941 sf-string. */
-export function sfString(text: string): string {
-  return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 }

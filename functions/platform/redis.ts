@@ -1,14 +1,9 @@
-import { createRedis, type RedisClient } from "../../shared/redis";
+import type { RedisClient } from "../../shared/redis";
+import { redisFromEnv } from "../hono/env";
 import type { Env } from "../env";
 import type { Config } from "./config";
 
-/** UPSTASH_REDIS_REST_URL or UPSTASH_REDIS_REST_TOKEN is not set: HTTP answers 503 `redis-not-configured`. */
-export class RedisNotConfiguredError extends Error {
-  override readonly name = "RedisNotConfiguredError";
-  constructor() {
-    super("UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are not set");
-  }
-}
+export { RedisNotConfiguredError } from "../hono/env";
 
 /**
  * The Worker's Redis clients, made from `env` here and nowhere else (`shared/` never reads it).
@@ -20,14 +15,7 @@ export class RedisNotConfiguredError extends Error {
  * - Failures are classified by `shared/redis` (RedisUnavailableError, RedisAuthError).
  */
 export function redisFor(env: Env, config: Config, overrides: { retries?: number; timeoutMs?: number } = {}): RedisClient {
-  const url = env.UPSTASH_REDIS_REST_URL;
-  const token = env.UPSTASH_REDIS_REST_TOKEN;
-  if (!url || !token) {
-    throw new RedisNotConfiguredError();
-  }
-  return createRedis({
-    url,
-    token,
+  return redisFromEnv(env, {
     timeoutMs: overrides.timeoutMs ?? config.redisTimeoutMs,
     retries: overrides.retries ?? config.redisRetries,
   });

@@ -1,5 +1,4 @@
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
-import { sfString } from "../platform/protection";
 
 /**
  * Rate-limit header fields, as RFC 8941 structured-field lists with one item per policy, per
@@ -44,4 +43,9 @@ export function checkedHeaders(policies: readonly Policy[], result: LimitResult)
 
 function sourceOf(name: string, result: LimitResult): Record<string, string> {
   return result.source ? { [name]: result.source } : {};
+}
+
+/** An RFC 8941 sf-string. */
+export function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 }

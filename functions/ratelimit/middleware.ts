@@ -1,10 +1,16 @@
-import type { Context, Next } from "hono";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { matchedRoutes } from "hono/route";
-import { failureResult } from "../../shared/ratelimit/codec";
 import { RATE_NAMESPACE } from "../../shared/ratelimit/keys";
-import { RateLimiter, timeoutOf } from "../../shared/ratelimit/limiter";
+import type { RateLimiter } from "../../shared/ratelimit/limiter";
 import type { LimitResult, Policy } from "../../shared/ratelimit/types";
+import {
+  checkLimit as adapterCheckLimit,
+  limiterFor as adapterLimiterFor,
+  type LimiterSource,
+  MIDDLEWARE_NAMESPACE,
+  rateLimit,
+  setHeaders,
+} from "../hono/rate-limit";
 import type { AppEnv } from "../platform/app-env";
 import {
   bearerToken,
@@ -16,10 +22,8 @@ import {
   tokenKey,
   underLimit,
 } from "../platform/protection";
-import { RedisNotConfiguredError, redisFor } from "../platform/redis";
+import { redisFor } from "../platform/redis";
 import { readRateConfig } from "./config";
-import { rateLimitHeaders } from "./headers";
-import { callerLimited, rateLimitUnavailable } from "./problems";
 
 /**
  * The Worker's API protection, as RATE_POLICIES `middleware` configures it (config.ts):
@@ -33,7 +37,12 @@ import { callerLimited, rateLimitUnavailable } from "./problems";
  * Key namespace of the Upstash-backed middleware's state, apart from `/v1/rate/{policy}/{id}`'s
  * ("rate"): otherwise `DELETE /v1/rate/api/token:<hash>` would reset a client's own limit.
  */
-export const MIDDLEWARE_NAMESPACE = "rate-mw";
+export { MIDDLEWARE_NAMESPACE };
+
+/** The service's limiter state: its KEY_PREFIX, and clients made with its Redis settings. */
+function source(namespace: string): LimiterSource<AppEnv> {
+  return { namespace, prefix: (c) => c.var.config.keyPrefix, redis: (c, options) => redisFor(c.env, c.var.config, options) };
+}
 
 /** `/v1/*`, per API token (`token:<hash>`, never the token). */
 export const limitApiCalls = protect("v1", async (c) => {
@@ -54,63 +63,18 @@ export const limitPublicCalls = protect("public", (c) => {
 /** Failed authentications per client address (platform/protection.ts `guardAuthFailures`). */
 export const limitAuthFailures = guardAuthFailures((c) => readRateConfig(c.env).authFailures);
 
-/** Options of {@link rateLimit}. */
-export interface RateLimitOptions {
-  /** Policies checked together on each request (or a function of the request); none: no check. */
-  policies: readonly Policy[] | ((c: Context<AppEnv>) => readonly Policy[]);
-  /** The identifier a request is counted under; `undefined` lets the request through unchecked. */
-  key: (c: Context<AppEnv>) => string | undefined | Promise<string | undefined>;
-  /** Key namespace of the state (default {@link MIDDLEWARE_NAMESPACE}). */
-  namespace?: string;
-}
-
 /**
- * Rate-limits requests with policies in Upstash, exactly: one check of every policy (one REST
- * request, or none when the identifier is already known to be blocked, or when no route
- * matches: a 404 never costs an Upstash request), then:
- * - allowed: the handler runs and its response gets `RateLimit-Policy` and `RateLimit`;
- * - denied: a 429 problem with `Retry-After` and the same headers;
- * - Redis unavailable: the policies' failure mode decides (fail open: the request runs;
- *   fail closed: a 503 problem).
- *
- * @example app.use("/v1/reports/*", rateLimit({ policies: [perUser], key: (c) => c.req.header("X-User") }))
+ * A limiter for this request's policies (`/v1/rate/{policy}/{id}`). Its client never retries
+ * (a check that reached Redis but lost its reply would spend twice) and gives up after the
+ * policies' timeout.
  */
-export function rateLimit(options: RateLimitOptions) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const policies = typeof options.policies === "function" ? options.policies(c) : options.policies;
-    if (policies.length === 0 || !routeExists(c)) return next();
-    const id = await options.key(c);
-    if (id === undefined) return next();
-    await checkPolicies(c, next, policies, id, options.namespace ?? MIDDLEWARE_NAMESPACE);
-  });
-}
-
-/**
- * A limiter for this request's policies. Its client never retries (a check that reached Redis
- * but lost its reply would spend twice) and gives up after the policies' timeout.
- */
-export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[], namespace = RATE_NAMESPACE): RateLimiter {
-  const config = c.var.config;
-  const redis = redisFor(c.env, config, { retries: 0, timeoutMs: timeoutOf(policies) });
-  return new RateLimiter(redis, { prefix: config.keyPrefix, policies, namespace });
+export function limiterFor(c: Context<AppEnv>, policies: readonly Policy[]): RateLimiter {
+  return adapterLimiterFor(c, policies, source(RATE_NAMESPACE));
 }
 
 /** `limit()` with the policies' failure mode also covering a Redis that is not configured. */
-export async function checkLimit(
-  c: Context<AppEnv>,
-  policies: readonly Policy[],
-  id: string,
-  cost: number,
-  namespace = RATE_NAMESPACE,
-): Promise<LimitResult> {
-  let limiter: RateLimiter;
-  try {
-    limiter = limiterFor(c, policies, namespace);
-  } catch (error) {
-    if (error instanceof RedisNotConfiguredError) return failureResult(policies);
-    throw error;
-  }
-  return limiter.limit(id, { cost });
+export function checkLimit(c: Context<AppEnv>, policies: readonly Policy[], id: string, cost: number): Promise<LimitResult> {
+  return adapterCheckLimit(c, policies, id, cost, source(RATE_NAMESPACE));
 }
 
 function protect(group: "v1" | "public", keyOf: (c: Context<AppEnv>) => string | undefined | Promise<string | undefined>) {
@@ -119,42 +83,13 @@ function protect(group: "v1" | "public", keyOf: (c: Context<AppEnv>) => string |
     if (guard.kind === "off") return next();
     const key = await keyOf(c);
     if (key === undefined) return next();
-    if (guard.kind === "policies") {
-      if (!routeExists(c)) return next();
-      return checkPolicies(c, next, guard.policies, key, MIDDLEWARE_NAMESPACE);
-    }
+    if (guard.kind === "policies") return rateLimit({ ...source(MIDDLEWARE_NAMESPACE), policies: guard.policies, key: () => key })(c, next);
     if (!(await underLimit(c.env, guard, key))) throw bindingLimited(guard);
     await next();
     setHeaders(c, { "RateLimit-Policy": bindingPolicyHeader([guard]) });
   });
 }
 
-async function checkPolicies(c: Context<AppEnv>, next: Next, policies: readonly Policy[], id: string, namespace: string): Promise<void> {
-  const result = await checkLimit(c, policies, id, 1, namespace);
-  const headers = rateLimitHeaders(policies, result);
-  if (!result.allowed) throw result.reason === "redis-unavailable" ? rateLimitUnavailable(headers) : callerLimited(result, headers);
-  await next();
-  setHeaders(c, headers);
-}
-
-/**
- * Whether a route handles this request (a middleware registered with `use` is not one), so an
- * unknown path (a 404) is never charged an Upstash request.
- */
-function routeExists(c: Context<AppEnv>): boolean {
-  return matchedRoutes(c).some((route) => route.method !== "ALL");
-}
-
 function isV1(path: string): boolean {
   return path === "/v1" || path.startsWith("/v1/");
-}
-
-/** Sets headers on the response, copying it first when its headers are immutable (a fetched one). */
-function setHeaders(c: Context<AppEnv>, headers: Record<string, string>): void {
-  try {
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-  } catch {
-    c.res = new Response(c.res.body, c.res);
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-  }
 }

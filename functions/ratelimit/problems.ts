@@ -1,6 +1,5 @@
 import type { LimitResult } from "../../shared/ratelimit/types";
 import { ApiProblem } from "../platform/problem";
-import { rateLimited } from "../platform/protection";
 
 /**
  * The problems of rate limiting. A 429 always means "you, the caller, are rate limited";
@@ -33,5 +32,26 @@ export function rateLimitUnavailable(headers: Record<string, string>): ApiProble
     "The rate limit could not be checked and its policy fails closed; retry later",
     {},
     { ...headers, "Retry-After": "1" },
+  );
+}
+
+/**
+ * 429 `urn:problem:rate-limited`: the caller is over a limit. `Retry-After` in whole seconds
+ * (at least 1); `extensions` and `headers` add what the limit knows.
+ */
+export function rateLimited(
+  policy: string,
+  retryAfterMs: number,
+  extensions: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): ApiProblem {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new ApiProblem(
+    429,
+    "rate-limited",
+    "Too many requests",
+    `Rate limit "${policy}" exceeded; retry in ${retryAfter} s`,
+    { policy, ...extensions },
+    { ...headers, "Retry-After": String(retryAfter) },
   );
 }

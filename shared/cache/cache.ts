@@ -258,6 +258,7 @@ export class Cache {
       if (read.unchanged && !settled) continue; // the held copy went meanwhile: read it again
       const entry = settled ?? undefined;
       if (entry && (read.state === State.Fresh || read.state === State.EarlyRefresh || read.state === State.Stale)) {
+        if (read.lease && options.refresh === "inline") return this.#load(key, loader, options, read, token);
         if (read.lease) this.#refreshInBackground(key, loader, options, read, token);
         return { ...entry, status: read.state === State.Stale ? "STALE" : "HIT" };
       }

@@ -37,6 +37,13 @@ export interface FetchOptions extends Partial<EntryOptions> {
    * (status BYPASS); `"throw"` rethrows the Redis error.
    */
   onRedisError?: "bypass" | "throw";
+  /**
+   * Who refreshes a stale entry: `"background"` (default) answers the stale entry at once and
+   * runs the loader after; `"inline"` has the caller that takes the refresh lease run the
+   * loader before it answers (every other caller is still answered the stale entry), for a
+   * loader that cannot outlive its caller, such as a Hono route.
+   */
+  refresh?: "background" | "inline";
 }
 
 /** `X-Cache` vocabulary; HIT-L1: answered from the isolate's memory (see `maxStaleMs`). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Cache, bytes, cached, InvalidationScheduler, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
+import { Cache, bytes, cached, InflightMap, InvalidationScheduler, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
 import { InvalidInputError, RedisUnavailableError } from "../../shared/errors";
 import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
@@ -133,6 +133,25 @@ describe("invalidation", () => {
     await bg.settle();
     expect(loads).toBe(1);
     expect(await cache.fetch("s", loader)).toMatchObject({ status: "HIT", value: json("new1"), stale: false });
+  });
+
+  it("refresh inline: the caller that takes the lease loads before it answers, others are answered stale meanwhile", async () => {
+    const prefix = uniqueName("cc");
+    const { cache } = makeCache({ prefix });
+    const { cache: otherIsolate } = makeCache({ prefix, inflight: new InflightMap(), l1: false });
+    await cache.set("s", json("old"), { ttl: 60, tags: ["t"] });
+    await cache.invalidate({ tags: ["t"], mode: "soft" });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let started!: () => void;
+    const loading = new Promise<void>((resolve) => (started = resolve));
+    const refreshing = cache.fetch("s", async () => { started(); await gate; return { value: json("new"), ttl: 60, tags: ["t"] }; }, { refresh: "inline" });
+    await loading;
+    const meanwhile = await otherIsolate.fetch("s", async () => ({ value: json("other") }), { refresh: "inline" });
+    expect(meanwhile).toMatchObject({ status: "STALE", value: json("old") });
+    open();
+    expect(await refreshing).toMatchObject({ status: "MISS", value: json("new"), stale: false });
+    expect(await otherIsolate.get("s")).toMatchObject({ value: json("new"), stale: false });
   });
 
   it("is eviction-safe: a tag missing from the table never makes an entry look fresh", async () => {
