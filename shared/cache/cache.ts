@@ -183,6 +183,9 @@ export class Cache {
     const encoded = encodeValue(value, this.#maxValueBytes);
     if (this.#l1) this.#l1.drop(this.keys.entry(key));
     const outcome = await this.#store(key, encoded, entry, "", "");
+    // Again after: a read that started after the first drop, and reached Redis before the
+    // store, must not keep the old value in this isolate.
+    if (this.#l1) this.#l1.drop(this.keys.entry(key));
     return { replaced: outcome.stored && outcome.replaced };
   }
 

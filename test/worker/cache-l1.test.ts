@@ -38,6 +38,17 @@ describe("cache L1", () => {
     expect((await cache.get("k", { maxStaleMs: 60_000 }))?.value).toEqual(json(2));
   });
 
+  it("a read that raced a set of the same isolate keeps nothing", async () => {
+    const { cache } = isolate(uniqueName("l1"));
+    await cache.set("k", json("old"), { ttl: 60 });
+    for (let i = 0; i < 5; i++) {
+      const set = cache.set("k", json(`new-${i}`), { ttl: 60 });
+      const read = cache.get("k", { maxStaleMs: 60_000 });
+      await Promise.all([set, read]);
+      expect((await cache.get("k", { maxStaleMs: 60_000 }))?.value).toEqual(json(`new-${i}`));
+    }
+  });
+
   it("an invalidation elsewhere is honoured within the bound, and never later", async () => {
     const prefix = uniqueName("l1");
     const a = isolate(prefix);
