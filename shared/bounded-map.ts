@@ -78,6 +78,11 @@ export class BoundedMap<K, V> {
     this.#onRemove?.(key, value);
   }
 
+  /** Removes every entry (each reported to `onRemove`). */
+  clear(): void {
+    for (const key of [...this.#entries.keys()]) this.delete(key);
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -157,6 +157,12 @@ export class L1Cache {
     }
   }
 
+  /** Drops every copy, as a new isolate starts with none. */
+  clear(): void {
+    this.#generation++;
+    this.#copies.clear();
+  }
+
   /** Drops every copy carrying one of `tags`, and those of `keys`. */
   invalidate(tags: readonly string[], keys: readonly string[]): void {
     this.#generation++;

@@ -118,6 +118,12 @@ export class LeaderboardL1 {
     for (const read of [...(this.#byBoard.get(board) ?? [])]) this.#copies.delete(read);
   }
 
+  /** Drops every copy, as a new isolate starts with none. */
+  clear(): void {
+    this.#generation++;
+    this.#copies.clear();
+  }
+
   #unindex(read: string, board: string): void {
     const reads = this.#byBoard.get(board);
     reads?.delete(read);
