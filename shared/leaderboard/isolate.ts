@@ -1,4 +1,5 @@
 import { BoundedMap } from "../bounded-map";
+import { InflightMap } from "../inflight";
 
 /**
  * The leaderboards' isolate state: copies of pages (`top`) and standings (`member`) that Redis
@@ -11,7 +12,9 @@ import { BoundedMap } from "../bounded-map";
  *   at 23:59:59 is never served as the next day's).
  * So a submit made elsewhere shows within the bound, never later. A submit, removal or delete
  * made through this isolate drops the board's copies at once, and a read that raced it keeps
- * nothing (a generation counter, as in the cache's L1).
+ * nothing (a generation counter, as in the cache's L1). Concurrent readers that find no copy
+ * share one read from Redis, so a hot page costs one request per bound, not one per reader
+ * waiting when it lapsed.
  *
  * Memory is bounded by bytes, in the isolate's one LRU ({@link BoundedMap}).
  */
@@ -36,6 +39,8 @@ export class LeaderboardL1 {
   readonly #copies: BoundedMap<string, BoardCopy>;
   readonly #byBoard = new Map<string, Set<string>>();
   #generation = 0;
+  /** Reads from Redis in flight, by read and generation: concurrent readers share one. */
+  readonly inflight = new InflightMap();
 
   /**
    * @param maxBytes budget in bytes (default {@link DEFAULT_LEADERBOARD_L1_BYTES})

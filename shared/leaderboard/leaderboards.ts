@@ -112,6 +112,7 @@ export class Leaderboards {
     const page = await hotRead<BoardPage>({
       ...this.#hot(board, target, options.maxStaleMs),
       shape: `top:${limit}:${offset}`,
+      versionOf: (page) => page.version,
       read: async () => {
         const reply = await this.#withRedisTime(async (approx) =>
           parseTopReply(await TOP.run(this.redis, topCall(this.#keys, target, approx, { offset, limit }))),
@@ -147,27 +148,23 @@ export class Leaderboards {
     const { around = 2 } = options;
     integerIn(around, "around", 0, MAX_AROUND);
     const { config, target } = this.#target(board, options);
-    let deep: DenseTooDeep | undefined;
-    const standing = await hotRead<MemberStanding>({
+    return hotRead<MemberStanding | DenseTooDeep>({
       ...this.#hot(board, target, options.maxStaleMs),
       // Member ids hold no control characters: the separator cannot be forged.
       shape: `member:${around}:${member}`,
+      versionOf: (standing) => ("tooDeep" in standing ? undefined : standing.version),
       read: async () => {
         const reply = await this.#withRedisTime(async (approx) => {
           const call = aroundCall(this.#keys, target, approx, member, around);
           return parseAroundReply(await AROUND.run(this.redis, call));
         });
         if (reply.kind === "absent") return null;
-        if (reply.kind === "deep") {
-          deep = { tooDeep: true, position: reply.index + 1 };
-          return null;
-        }
+        if (reply.kind === "deep") return { tooDeep: true, position: reply.index + 1 };
         const entries = rankPage(reply.page, config.order, target.ranking);
         const self = entries[reply.index - reply.page.start]!;
         return { board, period: target.period, version: reply.version, total: reply.total, ...self, around: entries };
       },
     });
-    return deep ?? standing;
   }
 
   /** Removes `member` from every period and retained version; returns how many held it. */

@@ -89,6 +89,27 @@ describe("leaderboard L1", () => {
     expect(await topScore(lb, board, 60_000)).toBe(700);
   });
 
+  it("concurrent readers that find no copy share one read from Redis", async () => {
+    const { lb } = isolate();
+    const board = uniqueName("hot");
+    await seed(lb, board);
+    await lb.top(board, { limit: 10 }); // the script is known to Redis before the count
+    const herd = await countRoundTrips(() => Promise.all(Array.from({ length: 8 }, () => lb.top(board, { limit: 10, maxStaleMs: 60_000 }))));
+    expect(herd.requests).toBe(1);
+    expect(new Set(herd.result.map((page) => page.entries[0]?.member))).toEqual(new Set(["m11"]));
+  });
+
+  it("an answer that is not kept (absent, too deep for dense ranks) reaches every concurrent reader as it is", async () => {
+    const { lb } = isolate();
+    const board = uniqueName("hot");
+    const entries = Array.from({ length: 100 }, (_, i) => ({ member: `d${i}`, score: i }));
+    for (let i = 0; i < 11; i++) await lb.submitMany(board, entries.map((e) => ({ ...e, member: `${e.member}-${i}` })));
+    const deep = await Promise.all(Array.from({ length: 4 }, () => lb.member(board, "d0-0", { ranking: "dense", maxStaleMs: 60_000 })));
+    for (const answer of deep) expect(answer).toMatchObject({ tooDeep: true });
+    const absent = await Promise.all(Array.from({ length: 4 }, () => lb.member(board, "nobody", { maxStaleMs: 60_000 })));
+    expect(absent).toEqual([null, null, null, null]);
+  });
+
   it("a submit elsewhere is seen within the bound, and never later", async () => {
     const a = isolate();
     const b = isolate();
@@ -147,6 +168,8 @@ describe("leaderboard L1", () => {
     const { lb } = isolate();
     await expect(lb.top(uniqueName("hot"), { maxStaleMs: -1 })).rejects.toMatchObject({ name: "InvalidInputError", field: "maxStaleMs" });
     await expect(lb.member(uniqueName("hot"), "m", { maxStaleMs: Number.NaN })).rejects.toMatchObject({ field: "maxStaleMs" });
+    const off = new Leaderboards(testRedis(), { prefix: PREFIX, l1: false });
+    await expect(off.top(uniqueName("hot"), { maxStaleMs: Number.POSITIVE_INFINITY })).rejects.toMatchObject({ field: "maxStaleMs" });
   });
 });
 
