@@ -77,6 +77,7 @@ async function main() {
       const operations = Math.max(20, Math.round((scenario.operations ?? 400) * scale));
       await scenario.setup?.(ctx);
       await flushScripts();
+      await scenario.beforeFirstCall?.(ctx);
       const firstCall = await cost(() => scenario.run(ctx, operations + 100));
       // Warm-up: fills connection pools and isolate state; not counted.
       for (let i = 0; i < 5; i++) await scenario.run(ctx, operations + i);

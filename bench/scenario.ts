@@ -30,6 +30,12 @@ export interface Scenario {
   /** Runs once before the measured operations (not counted). */
   setup?(ctx: BenchContext): Promise<void>;
   /**
+   * Runs right before the first call is measured (not counted), after Redis forgot its scripts:
+   * e.g. empties the isolate's memory, so that a scenario served from it measures a first call
+   * on a cold isolate, not a copy left by its setup.
+   */
+  beforeFirstCall?(ctx: BenchContext): Promise<void>;
+  /**
    * One operation. `i` is its index from 0. Throw when the Worker answers something the
    * scenario does not expect, so a broken route never reports a fast number.
    */

@@ -23,6 +23,10 @@ export interface Env extends RateLimitBindings {
   RATE_POLICIES?: string;
   /** JSON: leaderboard name → { order, mode, periods, versions, cap }; "*" sets the defaults of unlisted boards. */
   LEADERBOARDS?: string;
+  /** Default bound (ms) of leaderboard top/member reads served from the isolate's memory; 0 (default) is off. */
+  LEADERBOARD_L1_MS?: string;
+  /** Budget of the isolate's leaderboard L1 in bytes (default 4 MiB, range 0–64 MiB). */
+  LEADERBOARD_L1_BYTES?: string;
   /** Lease of a lock acquired without ttlMs, in ms (default 10000, range 1–300000). */
   LOCK_DEFAULT_TTL_MS?: string;
   /** Largest cached value in bytes (default 1048576, range 1024–10485760). docs/cache.md */

@@ -8,6 +8,10 @@ import { expectStatus, type BenchContext, type Scenario } from "../scenario";
  * The submits: a mix (mode best, scores spread so that about half improve), then the two
  * ends of it measured apart: a best that never beats the stored score (nothing changes) and
  * a sum that changes the score in all four periods.
+ *
+ * The hot board's top 10 with L1: reads that accept a 1 s staleness, answered from the
+ * isolate's memory but for one read from Redis per second; its first call meets a cold
+ * isolate (the L1 emptied).
  */
 const MEMBERS = 1000;
 const BATCH = 100;
@@ -79,6 +83,18 @@ export const scenarios: Scenario[] = [
     name: "GET top 10",
     setup: seed,
     run: async (ctx) => expectStatus(await ctx.call(`/v1/leaderboards/${boardOf(ctx)}?limit=10`), 200),
+  },
+  {
+    group: "leaderboard",
+    name: "GET top 10 with L1 (max-stale=1, hot board)",
+    setup: seed,
+    beforeFirstCall: async (ctx) => expectStatus(await ctx.call("/__bench/l1/clear", { method: "POST" }), 200),
+    run: async (ctx) => {
+      const res = await ctx.call(`/v1/leaderboards/${boardOf(ctx)}?limit=10`, { headers: { "Cache-Control": "max-stale=1" } });
+      const served = res.headers.get("X-Cache");
+      if (served !== "HIT-L1" && served !== "MISS") throw new Error(`expected HIT-L1 or MISS, got ${res.status} ${served}`);
+      await expectStatus(res, 200);
+    },
   },
   {
     group: "leaderboard",

@@ -3,10 +3,8 @@ import type { CacheOptions, InvalidationMode, SchedulerOptions } from "../../sha
 import { InvalidInputError } from "../../shared/errors";
 import { validateTags } from "../../shared/cache";
 import { DEFAULT_L1_BYTES } from "../../shared/cache/l1";
-
-/** Longest staleness a read may accept from the isolate's L1: 5 minutes. */
-export const MAX_L1_MS = 300_000;
 import type { Config } from "../platform/config";
+import { MAX_L1_MS } from "../platform/max-stale";
 import { defineConfig, intVar, jsonVar, numberVar, stringVar } from "../platform/config";
 
 /** Tags a cron expression invalidates when it fires (INVALIDATION_RULES). */

@@ -4,13 +4,14 @@ import { createMiddleware } from "hono/factory";
 import { isolateL1, isolateStats } from "../../shared/cache/isolate";
 import { readStats, STATS_RETENTION_MINUTES } from "../../shared/cache/stats";
 import {
-  bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, parseCacheControl, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
+  bytes, Cache, InvalidationScheduler, json, DEFAULT_MAX_PENDING, MAX_INVALIDATION_KEYS, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TAG_BYTES, MAX_TAGS,
   MAX_TTL_SECONDS, text, validateKey, ValueTooLargeError, type CacheEntry, type CacheValue,
 } from "../../shared/cache";
 import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../platform/app-env";
-import { cacheOptions, MAX_L1_MS, readCacheConfig, schedulerOptions } from "./config";
+import { cacheOptions, readCacheConfig, schedulerOptions } from "./config";
+import { l1Bound } from "../platform/max-stale";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
 import { coreCheck } from "../platform/validation";
@@ -18,20 +19,6 @@ import { cacheMiss, invalidationNotFound, invalidInput, scheduleFull, valueTooLa
 
 /** Path segments under /v1/cache that are routes, so never keys. */
 const RESERVED_KEYS = new Set(["invalidate", "invalidations", "stats"]);
-
-/**
- * How stale a copy from the isolate's memory this read accepts, in ms: `Cache-Control:
- * max-stale=<seconds>` on the request (capped at 300 s; `max-stale` without a value means the
- * cap), else CACHE_L1_MS; `no-cache` means 0 (always ask Redis).
- */
-export function l1Bound(cacheControl: string | undefined, fallbackMs: number): number {
-  const directives = parseCacheControl(cacheControl ?? null);
-  if (directives.has("no-cache")) return 0;
-  const maxStale = directives.get("max-stale");
-  if (maxStale === undefined) return fallbackMs;
-  if (maxStale === true) return MAX_L1_MS;
-  return /^\d+$/.test(maxStale) ? Math.min(Number(maxStale) * 1000, MAX_L1_MS) : fallbackMs;
-}
 
 /** The request's cache on the Worker's config (namespace "kv"). */
 export function cacheOf(c: Context<AppEnv>): Cache {

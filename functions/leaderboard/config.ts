@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { validateName } from "../../shared/keys";
-import { DEFAULT_BOARD, MAX_CAP, MAX_VERSIONS, PERIOD_KINDS, SUBMIT_MODES, type BoardConfig } from "../../shared/leaderboard";
-import { defineConfig, jsonVar } from "../platform/config";
+import { DEFAULT_BOARD, DEFAULT_LEADERBOARD_L1_BYTES, MAX_CAP, MAX_VERSIONS, PERIOD_KINDS, SUBMIT_MODES, type BoardConfig } from "../../shared/leaderboard";
+import { defineConfig, intVar, jsonVar } from "../platform/config";
+import { MAX_L1_MS } from "../platform/max-stale";
 import { coreCheck } from "../platform/validation";
 
 const BoardSchema = z
@@ -49,3 +50,23 @@ function merge(base: BoardConfig, settings: z.infer<typeof BoardSchema> | undefi
     cap: settings?.cap === undefined ? base.cap : settings.cap,
   });
 }
+
+/** Hot reads from the isolate's memory (docs/leaderboards.md, "Hot reads from the isolate"). */
+export interface LeaderboardL1Config {
+  /** Default bound of top/member reads that send no `max-stale` (0: off). */
+  defaultMs: number;
+  /** Budget of the isolate's leaderboard L1 in bytes. */
+  bytes: number;
+}
+
+/**
+ * LEADERBOARD_L1_MS (default 0: off unless a request sends `Cache-Control: max-stale`, up to
+ * 300000) and LEADERBOARD_L1_BYTES (default 4 MiB, up to 64 MiB), parsed once per `env`.
+ */
+export const readLeaderboardL1Config = defineConfig(
+  {
+    LEADERBOARD_L1_MS: intVar(0, 0, MAX_L1_MS),
+    LEADERBOARD_L1_BYTES: intVar(DEFAULT_LEADERBOARD_L1_BYTES, 0, 64 * 1024 * 1024),
+  },
+  (v): LeaderboardL1Config => ({ defaultMs: v.LEADERBOARD_L1_MS, bytes: v.LEADERBOARD_L1_BYTES }),
+);

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
+  isolateLeaderboardL1,
   Leaderboards,
   MAX_AROUND,
   MAX_BATCH,
@@ -14,7 +15,8 @@ import {
   SUBMIT_MODES,
 } from "../../shared/leaderboard";
 import type { AppEnv } from "../platform/app-env";
-import { readLeaderboardConfig } from "./config";
+import { readLeaderboardConfig, readLeaderboardL1Config } from "./config";
+import { l1Bound } from "../platform/max-stale";
 import { denseTooDeep, memberNotFound, submitRefused } from "./problems";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
@@ -27,6 +29,48 @@ import { nameString } from "../platform/validation";
  */
 function boardsOf(c: Context<AppEnv>): Leaderboards {
   return new Leaderboards(redisOf(c), { prefix: c.var.config.keyPrefix, boards: readLeaderboardConfig(c.env) });
+}
+
+/**
+ * The read's bound on answers from the isolate's memory (`Cache-Control: max-stale`, else
+ * LEADERBOARD_L1_MS), as the core's option: none when it is 0.
+ */
+function hotReadOf(c: Context<AppEnv>): { maxStaleMs?: number } {
+  const config = readLeaderboardL1Config(c.env);
+  isolateLeaderboardL1.setBudget(config.bytes);
+  const maxStaleMs = l1Bound(c.req.header("Cache-Control"), config.defaultMs);
+  return maxStaleMs > 0 ? { maxStaleMs } : {};
+}
+
+/** Says where a read's answer came from: `X-Cache: HIT-L1` with the copy's `Age`, or `MISS` (from Redis). */
+function sayWhence(c: Context<AppEnv>, l1: { confirmedMsAgo: number } | undefined): void {
+  c.header("X-Cache", l1 ? "HIT-L1" : "MISS");
+  if (l1) c.header("Age", String(Math.floor(l1.confirmedMsAgo / 1000)));
+}
+
+const HotReadHeaders = z.object({
+  "cache-control": z.string().optional().openapi({
+    param: { name: "cache-control", in: "header" },
+    description: "`max-stale=<seconds>` (at most 300) accepts an answer Redis gave that long ago, from the isolate's memory; `no-cache` always asks Redis",
+    example: "max-stale=1",
+  }),
+});
+
+const hotReadDescription =
+  "One request to Redis. With `Cache-Control: max-stale=<s>` (or LEADERBOARD_L1_MS), the same read answered by Redis " +
+  "within that many seconds may come from the isolate's memory with no request (`X-Cache: HIT-L1`, `Age`: how long ago " +
+  "Redis answered it, in seconds). A submit made elsewhere shows within that bound, never later; one made through the " +
+  "same isolate at once. Never across a period boundary (a daily page is not served on the next day).";
+
+/** A read's 200: the body, and the headers that say whether it came from the isolate's memory. */
+function hotResponse<S extends z.ZodType>(description: string, schema: S) {
+  return {
+    ...jsonResponse(description, schema),
+    headers: z.object({
+      "X-Cache": z.enum(["HIT-L1", "MISS"]).openapi({ description: "HIT-L1: from the isolate's memory; MISS: from Redis" }),
+      Age: z.string().optional().openapi({ description: "With HIT-L1: seconds since Redis gave this answer", example: "0" }),
+    }),
+  };
 }
 
 const Board = nameString("board").openapi({ param: { name: "board", in: "path" }, description: "Board name: 1–256 UTF-8 bytes", example: "arena" });
@@ -124,30 +168,34 @@ const batchRoute = v1Route({
 const topRoute = v1Route({
   method: "get",
   path: "/v1/leaderboards/{board}",
-  summary: "The best members of a period, a page at a time",
+  summary: "The best members of a period, a page at a time (X-Cache: MISS or HIT-L1)",
+  description: hotReadDescription,
   request: {
     params: BoardParams,
+    headers: HotReadHeaders,
     query: z.object({
       limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(10).openapi({ description: `1–${MAX_LIMIT} (default 10)` }),
       offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0).openapi({ description: "0-based position (default 0)" }),
       ...ReadQuery,
     }),
   },
-  responses: { 200: jsonResponse("A page", Page), ...problems(400) },
+  responses: { 200: hotResponse("A page", Page), ...problems(400) },
 });
 
 const memberRoute = v1Route({
   method: "get",
   path: "/v1/leaderboards/{board}/members/{member}",
-  summary: "A member's rank and score with its neighbours",
+  summary: "A member's rank and score with its neighbours (X-Cache: MISS or HIT-L1)",
+  description: `${hotReadDescription} An absent member (404) is always asked of Redis.`,
   request: {
     params: MemberParams,
+    headers: HotReadHeaders,
     query: z.object({
       around: z.coerce.number().int().min(0).max(MAX_AROUND).default(2).openapi({ description: `Neighbours each side, 0–${MAX_AROUND} (default 2)` }),
       ...ReadQuery,
     }),
   },
-  responses: { 200: jsonResponse("The member", Standing), ...problems(400, 404) },
+  responses: { 200: hotResponse("The member", Standing), ...problems(400, 404) },
 });
 
 const removeMemberRoute = v1Route({
@@ -184,14 +232,18 @@ export const leaderboardRoutes = createRouter()
   })
   .openapi(topRoute, async (c) => {
     const { board } = c.req.valid("param");
-    return c.json(await boardsOf(c).top(board, c.req.valid("query")), 200);
+    const { l1, ...page } = await boardsOf(c).top(board, { ...c.req.valid("query"), ...hotReadOf(c) });
+    sayWhence(c, l1);
+    return c.json(page, 200);
   })
   .openapi(memberRoute, async (c) => {
     const { board, member } = c.req.valid("param");
-    const standing = await boardsOf(c).member(board, member, c.req.valid("query"));
+    const standing = await boardsOf(c).member(board, member, { ...c.req.valid("query"), ...hotReadOf(c) });
     if (standing === null) throw memberNotFound(board, member);
     if ("tooDeep" in standing) throw denseTooDeep(standing.position);
-    return c.json(standing, 200);
+    const { l1, ...body } = standing;
+    sayWhence(c, l1);
+    return c.json(body, 200);
   })
   .openapi(removeMemberRoute, async (c) => {
     const { board, member } = c.req.valid("param");

@@ -124,8 +124,16 @@ export class Cache {
       this.#count("hits");
       return fromCopy(l1.copy, this.#l1 as L1Cache);
     }
-    const read = await this.#read(key, "", false, l1.known);
-    const entry = read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, l1.generation);
+    const readAndSettle = async () => {
+      const read = await this.#read(key, "", false, l1.known);
+      return read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, l1.generation);
+    };
+    // Readers accepting L1 copies share one read when theirs lapsed together (a hot key under
+    // load), but never one that started before an invalidation made here (the generation).
+    const entry =
+      l1.generation >= 0
+        ? await this.#inflight.run(`get\n${l1.generation}\n${this.keys.entry(key)}`, readAndSettle, this.#leaseMs + this.#waitMs)
+        : await readAndSettle();
     this.#count(entry === null ? "misses" : entry.stale ? "staleHits" : "hits");
     return entry;
   }
@@ -183,6 +191,9 @@ export class Cache {
     const encoded = encodeValue(value, this.#maxValueBytes);
     if (this.#l1) this.#l1.drop(this.keys.entry(key));
     const outcome = await this.#store(key, encoded, entry, "", "");
+    // Again after: a read that started after the first drop, and reached Redis before the
+    // store, must not keep the old value in this isolate.
+    if (this.#l1) this.#l1.drop(this.keys.entry(key));
     return { replaced: outcome.stored && outcome.replaced };
   }
 

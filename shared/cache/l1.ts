@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map";
 import type { CacheEntry } from "./types";
 
 /**
@@ -39,11 +40,10 @@ export type L1Lookup =
   | { kind: "revalidate"; copy: L1Copy }
   | { kind: "none" };
 
-/** An LRU of fresh copies by key, bounded by bytes. */
+/** Fresh copies by key, in the isolate's LRU bounded by bytes ({@link BoundedMap}). */
 export class L1Cache {
-  readonly #copies = new Map<string, L1Copy>();
+  readonly #copies: BoundedMap<string, L1Copy>;
   readonly #byTag = new Map<string, Set<string>>();
-  #bytes = 0;
   #generation = 0;
 
   /**
@@ -54,32 +54,26 @@ export class L1Cache {
     maxBytes = DEFAULT_L1_BYTES,
     private readonly clock: () => number = Date.now,
   ) {
-    this.#maxBytes = maxBytes;
+    this.#copies = new BoundedMap<string, L1Copy>(Number.POSITIVE_INFINITY, {
+      maxBytes,
+      sizeOf: (_, copy) => copy.bytes,
+      onRemove: (key, copy) => this.#unindex(key, copy),
+    });
   }
-
-  #maxBytes: number;
 
   /** The budget in bytes. */
   get maxBytes(): number {
-    return this.#maxBytes;
+    return this.#copies.maxBytes;
   }
 
   /** Changes the budget, dropping the least recently used copies down to it. */
   setBudget(maxBytes: number): void {
-    this.#maxBytes = maxBytes;
-    this.#evict();
-  }
-
-  #evict(): void {
-    for (const [oldest] of this.#copies) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#remove(oldest);
-    }
+    this.#copies.setMaxBytes(maxBytes);
   }
 
   /** Bytes held now (never above `maxBytes`). */
   get bytes(): number {
-    return this.#bytes;
+    return this.#copies.bytes;
   }
 
   /** Copies held now. */
@@ -103,16 +97,13 @@ export class L1Cache {
 
   /** Looks up `key` for a caller accepting copies confirmed up to `maxStaleMs` ago. */
   lookup(key: string, maxStaleMs: number): L1Lookup {
-    const copy = this.#copies.get(key);
+    const copy = this.#copies.use(key);
     if (!copy) return { kind: "none" };
     const now = this.clock();
     if (now >= copy.freshUntil) {
-      this.#remove(key);
+      this.#copies.delete(key);
       return { kind: "none" };
     }
-    // Touch: Map order is the eviction order.
-    this.#copies.delete(key);
-    this.#copies.set(key, copy);
     return now - copy.confirmedAt <= maxStaleMs ? { kind: "hit", copy } : { kind: "revalidate", copy };
   }
 
@@ -123,8 +114,8 @@ export class L1Cache {
   keep(key: string, entry: CacheEntry, version: string, timing: { nowUs: number; freshUntilUs: number; storedAtUs: number }, readGeneration: number): void {
     const now = this.clock();
     const bytes = sizeOf(key, entry);
-    this.#remove(key);
-    if (readGeneration !== this.#generation || entry.stale || bytes > this.maxBytes || !version) return;
+    this.#copies.delete(key);
+    if (readGeneration !== this.#generation || entry.stale || !version) return;
     const copy: L1Copy = {
       entry,
       version,
@@ -133,14 +124,14 @@ export class L1Cache {
       storedAt: now - (timing.nowUs - timing.storedAtUs) / 1000,
       bytes,
     };
-    this.#copies.set(key, copy);
-    this.#bytes += bytes;
+    // Indexed before it is set: setting may evict it at once (larger than the budget), and
+    // eviction unindexes.
     for (const tag of entry.tags) {
       let keys = this.#byTag.get(tag);
       if (!keys) this.#byTag.set(tag, (keys = new Set()));
       keys.add(key);
     }
-    this.#evict();
+    if (!this.#copies.set(key, copy)) this.#unindex(key, copy);
   }
 
   /** Redis confirmed the copy unchanged: it counts as confirmed now. */
@@ -155,14 +146,10 @@ export class L1Cache {
   /** Drops the copy of `key`, as a change made through this isolate does. */
   drop(key: string): void {
     this.#generation++;
-    this.#remove(key);
+    this.#copies.delete(key);
   }
 
-  #remove(key: string): void {
-    const copy = this.#copies.get(key);
-    if (!copy) return;
-    this.#copies.delete(key);
-    this.#bytes -= copy.bytes;
+  #unindex(key: string, copy: L1Copy): void {
     for (const tag of copy.entry.tags) {
       const keys = this.#byTag.get(tag);
       keys?.delete(key);
@@ -170,11 +157,17 @@ export class L1Cache {
     }
   }
 
+  /** Drops every copy, as a new isolate starts with none. */
+  clear(): void {
+    this.#generation++;
+    this.#copies.clear();
+  }
+
   /** Drops every copy carrying one of `tags`, and those of `keys`. */
   invalidate(tags: readonly string[], keys: readonly string[]): void {
     this.#generation++;
-    for (const tag of tags) for (const key of [...(this.#byTag.get(tag) ?? [])]) this.#remove(key);
-    for (const key of keys) this.#remove(key);
+    for (const tag of tags) for (const key of [...(this.#byTag.get(tag) ?? [])]) this.#copies.delete(key);
+    for (const key of keys) this.#copies.delete(key);
   }
 }
 

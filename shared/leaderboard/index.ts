@@ -15,6 +15,8 @@ export {
   MAX_OFFSET,
   MAX_VERSIONS,
 } from "./board";
+export type { FromL1 } from "./hot-reads";
+export { DEFAULT_LEADERBOARD_L1_BYTES, isolateLeaderboardL1, LeaderboardL1 } from "./isolate";
 export { leaderboardKeys, type LeaderboardKeys, versionTag } from "./keys";
 export { Leaderboards } from "./leaderboards";
 export { type Order, SUBMIT_MODES, type SubmitMode } from "./modes";
@@ -26,6 +28,7 @@ export type {
   BoardConfig,
   BoardPage,
   DenseTooDeep,
+  HotReadOptions,
   LeaderboardClient,
   LeaderboardOptions,
   MemberStanding,

@@ -15,6 +15,8 @@ import {
   type ReadTarget,
   type SubmitEntry,
 } from "./codec";
+import { hotRead, type FromL1 } from "./hot-reads";
+import { isolateLeaderboardL1, type LeaderboardL1 } from "./isolate";
 import { leaderboardKeys, type LeaderboardKeys } from "./keys";
 import { SUBMIT_MODES } from "./modes";
 import { expiresAtMs, versionAt } from "./periods";
@@ -26,6 +28,7 @@ import type {
   BoardConfig,
   BoardPage,
   DenseTooDeep,
+  HotReadOptions,
   LeaderboardClient,
   LeaderboardOptions,
   MemberStanding,
@@ -58,6 +61,7 @@ export class Leaderboards {
   readonly #idempotencyTtlSeconds: number;
   readonly #guardMs: number;
   readonly #clock: () => number;
+  readonly #l1: LeaderboardL1 | false;
 
   constructor(
     private readonly redis: LeaderboardClient,
@@ -69,6 +73,7 @@ export class Leaderboards {
     this.#idempotencyTtlSeconds = positiveInteger(options.idempotencyTtlSeconds ?? 86_400, "idempotencyTtlSeconds");
     this.#guardMs = positiveInteger(options.retryGuardTtlSeconds ?? 60, "retryGuardTtlSeconds") * 1000;
     this.#clock = options.clock ?? Date.now;
+    this.#l1 = options.l1 ?? isolateLeaderboardL1;
   }
 
   /** Submits one score to every period of `board`: the stored score and ranks, or why it was refused. */
@@ -91,8 +96,12 @@ export class Leaderboards {
     return this.#submit(board, entries, (name, i) => `entries.${i}.${name}`, options.nowMs);
   }
 
-  /** The best `limit` members from position `offset`, with the period's member count. */
-  async top(board: string, options: ReadOptions & { limit?: number; offset?: number } = {}): Promise<BoardPage> {
+  /**
+   * The best `limit` members from position `offset`, with the period's member count. With
+   * `maxStaleMs`, a page Redis answered within that many ms may come from the isolate's memory
+   * (then it has `l1`).
+   */
+  async top(board: string, options: ReadOptions & HotReadOptions & { limit?: number; offset?: number } = {}): Promise<BoardPage & FromL1> {
     const { limit = 10, offset = 0 } = options;
     integerIn(limit, "limit", 1, MAX_LIMIT);
     integerIn(offset, "offset", 0, MAX_OFFSET);
@@ -100,11 +109,19 @@ export class Leaderboards {
     if (target.ranking.counts === "distinct" && offset >= MAX_DENSE_POSITION) {
       throw new InvalidInputError(`offset must be below ${MAX_DENSE_POSITION} for dense ranks`, "offset");
     }
-    const reply = await this.#withRedisTime(async (approx) =>
-      parseTopReply(await TOP.run(this.redis, topCall(this.#keys, target, approx, { offset, limit }))),
-    );
-    const entries = reply.page ? rankPage(reply.page, config.order, target.ranking) : [];
-    return { board, period: target.period, version: reply.version, total: reply.total, entries };
+    const page = await hotRead<BoardPage>({
+      ...this.#hot(board, target, options.maxStaleMs),
+      shape: `top:${limit}:${offset}`,
+      versionOf: (page) => page.version,
+      read: async () => {
+        const reply = await this.#withRedisTime(async (approx) =>
+          parseTopReply(await TOP.run(this.redis, topCall(this.#keys, target, approx, { offset, limit }))),
+        );
+        const entries = reply.page ? rankPage(reply.page, config.order, target.ranking) : [];
+        return { board, period: target.period, version: reply.version, total: reply.total, entries };
+      },
+    });
+    return page!;
   }
 
   /** The number of members in a period's version. */
@@ -118,22 +135,36 @@ export class Leaderboards {
 
   /**
    * `member`'s rank and score with `around` neighbours on each side; null when it is not in
-   * that version; {@link DenseTooDeep} for dense ranks below `MAX_DENSE_POSITION`.
+   * that version; {@link DenseTooDeep} for dense ranks below `MAX_DENSE_POSITION`. With
+   * `maxStaleMs`, a standing Redis answered within that many ms may come from the isolate's
+   * memory (then it has `l1`); absence is always asked of Redis.
    */
-  async member(board: string, member: string, options: ReadOptions & { around?: number } = {}): Promise<MemberStanding | DenseTooDeep | null> {
+  async member(
+    board: string,
+    member: string,
+    options: ReadOptions & HotReadOptions & { around?: number } = {},
+  ): Promise<(MemberStanding & FromL1) | DenseTooDeep | null> {
     validateName(member, "member");
     const { around = 2 } = options;
     integerIn(around, "around", 0, MAX_AROUND);
     const { config, target } = this.#target(board, options);
-    const reply = await this.#withRedisTime(async (approx) => {
-      const call = aroundCall(this.#keys, target, approx, member, around);
-      return parseAroundReply(await AROUND.run(this.redis, call));
+    return hotRead<MemberStanding | DenseTooDeep>({
+      ...this.#hot(board, target, options.maxStaleMs),
+      // Member ids hold no control characters: the separator cannot be forged.
+      shape: `member:${around}:${member}`,
+      versionOf: (standing) => ("tooDeep" in standing ? undefined : standing.version),
+      read: async () => {
+        const reply = await this.#withRedisTime(async (approx) => {
+          const call = aroundCall(this.#keys, target, approx, member, around);
+          return parseAroundReply(await AROUND.run(this.redis, call));
+        });
+        if (reply.kind === "absent") return null;
+        if (reply.kind === "deep") return { tooDeep: true, position: reply.index + 1 };
+        const entries = rankPage(reply.page, config.order, target.ranking);
+        const self = entries[reply.index - reply.page.start]!;
+        return { board, period: target.period, version: reply.version, total: reply.total, ...self, around: entries };
+      },
     });
-    if (reply.kind === "absent") return null;
-    if (reply.kind === "deep") return { tooDeep: true, position: reply.index + 1 };
-    const entries = rankPage(reply.page, config.order, target.ranking);
-    const self = entries[reply.index - reply.page.start]!;
-    return { board, period: target.period, version: reply.version, total: reply.total, ...self, around: entries };
   }
 
   /** Removes `member` from every period and retained version; returns how many held it. */
@@ -141,13 +172,31 @@ export class Leaderboards {
     validateName(board, "board");
     validateName(member, "member");
     const call = removeCall(this.#keys, board, this.#boards(board), member, this.#clock());
-    return Number(await REMOVE.run(this.redis, call));
+    return this.#changing(board, async () => Number(await REMOVE.run(this.redis, call)));
   }
 
   /** Deletes `board`: its state and every retained version, with one DEL (one request). */
   async deleteBoard(board: string): Promise<void> {
     validateName(board, "board");
-    await this.redis.del(...boardKeys(this.#keys, board, this.#boards(board), this.#clock()));
+    const keys = boardKeys(this.#keys, board, this.#boards(board), this.#clock());
+    await this.#changing(board, () => this.redis.del(...keys));
+  }
+
+  /** The L1 part of a hot read of `board`. */
+  #hot(board: string, target: ReadTarget, maxStaleMs: number | undefined) {
+    return { l1: this.#l1, maxStaleMs, board: this.#keys.state(board), target };
+  }
+
+  /**
+   * Runs a change of `board`, then drops the isolate's copies of it, also when the request
+   * failed (it may have been applied): this isolate's readers see the change at once.
+   */
+  async #changing<T>(board: string, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      if (this.#l1) this.#l1.dropBoard(this.#keys.state(board));
+    }
   }
 
   async #submit(
@@ -163,7 +212,7 @@ export class Leaderboards {
     // A random id per call: the client's resend after a lost reply carries the same one, and
     // finds the call remembered in each member's state.
     const callId = crypto.randomUUID();
-    const reply = await this.#withRedisTime(async (approx) => {
+    const reply = await this.#changing(board, () => this.#withRedisTime(async (approx) => {
       const call = submitCall(this.#keys, entries, {
         board,
         config,
@@ -174,7 +223,7 @@ export class Leaderboards {
         idempotencyTtlSeconds: this.#idempotencyTtlSeconds,
       });
       return parseSubmitReply(await SUBMIT.run(this.redis, call), config, entries);
-    });
+    }));
     switch (reply.kind) {
       case "applied":
         return { accepted: true, results: reply.results };

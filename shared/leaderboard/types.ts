@@ -1,6 +1,7 @@
 import type { RedisClient } from "../redis/client";
 import type { Order, SubmitMode } from "./modes";
 import type { PeriodKind } from "./periods";
+import type { LeaderboardL1 } from "./isolate";
 import type { RankingName } from "./ranking";
 
 /** The commands the leaderboard core sends: scripts, and DEL to delete a board. */
@@ -44,6 +45,11 @@ export interface LeaderboardOptions {
    * to test clock skew.
    */
   clock?: () => number;
+  /**
+   * The in-isolate L1 that reads with `maxStaleMs` may be answered from. Default: the isolate's
+   * (`isolateLeaderboardL1`); pass another to act as another isolate, `false` to turn it off.
+   */
+  l1?: LeaderboardL1 | false;
 }
 
 /** One submission. */
@@ -116,6 +122,19 @@ export interface ReadOptions {
   ranking?: RankingName;
   /** Replaces the clock and Redis TIME as "now" (tests only: period rollover and expiry). */
   nowMs?: number;
+}
+
+/**
+ * A `top` or `member` read that accepts a copy from the isolate's memory (L1) when Redis
+ * answered the same read no longer ago than `maxStaleMs` (and its period version is still the
+ * current one). Absent: always ask Redis. A submit, removal or delete made through this isolate
+ * drops the board's copies at once; one made elsewhere shows within `maxStaleMs`, never later.
+ *
+ * @example
+ * await boards.top("arena", { limit: 10, maxStaleMs: 1000 }); // at most one request a second per isolate
+ */
+export interface HotReadOptions {
+  maxStaleMs?: number;
 }
 
 /** One ranked entry. */

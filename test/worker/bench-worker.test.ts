@@ -40,6 +40,15 @@ describe("the bench Worker", () => {
     expect((await bench(`/__bench/cache/nope/${key}`)).status).toBe(404);
   });
 
+  it("answers a hot key from the isolate's L1 with fetch-l1, until the L1 is cleared", async () => {
+    const key = uniqueName("hot");
+    expect(await (await bench(`/__bench/cache/fetch-l1/${key}`)).json()).toEqual({ status: "MISS" });
+    expect(await (await bench(`/__bench/cache/fetch-l1/${key}`)).json()).toEqual({ status: "HIT" });
+    expect(await (await bench(`/__bench/cache/fetch-l1/${key}`)).json()).toEqual({ status: "HIT-L1" });
+    expect(await (await bench("/__bench/l1/clear")).json()).toEqual({ cleared: true });
+    expect(await (await bench(`/__bench/cache/fetch-l1/${key}`)).json()).toEqual({ status: "HIT" });
+  });
+
   it("runs both rate limiters for every algorithm", async () => {
     for (const impl of ["ours", "upstash"]) {
       for (const algorithm of ["fixed-window", "sliding-window", "token-bucket"]) {

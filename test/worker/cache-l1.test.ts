@@ -28,6 +28,18 @@ describe("cache L1", () => {
     expect(after.result?.l1).toBeUndefined(); // confirmed by Redis just now
   });
 
+  it("concurrent readers whose copy lapsed together share one request", async () => {
+    const { cache } = isolate(uniqueName("l1"));
+    await cache.set("hot", json({ v: 1 }), { ttl: 60 });
+    await cache.get("hot"); // the script is known to Redis before the count
+    const cold = await countRoundTrips(() => Promise.all(Array.from({ length: 8 }, () => cache.get("hot", { maxStaleMs: 200 }))));
+    expect(cold.requests).toBe(1);
+    await sleep(250);
+    const lapsed = await countRoundTrips(() => Promise.all(Array.from({ length: 8 }, () => cache.get("hot", { maxStaleMs: 200 }))));
+    expect(lapsed.requests).toBe(1);
+    for (const entry of lapsed.result) expect(entry?.value).toEqual(json({ v: 1 }));
+  });
+
   it("an invalidation through the same isolate takes effect at once", async () => {
     const { cache } = isolate(uniqueName("l1"));
     await cache.set("k", json(1), { ttl: 60, tags: ["t"] });
@@ -36,6 +48,17 @@ describe("cache L1", () => {
     expect(await cache.get("k", { maxStaleMs: 60_000 })).toBeNull();
     await cache.set("k", json(2), { ttl: 60 });
     expect((await cache.get("k", { maxStaleMs: 60_000 }))?.value).toEqual(json(2));
+  });
+
+  it("a read that raced a set of the same isolate keeps nothing", async () => {
+    const { cache } = isolate(uniqueName("l1"));
+    await cache.set("k", json("old"), { ttl: 60 });
+    for (let i = 0; i < 5; i++) {
+      const set = cache.set("k", json(`new-${i}`), { ttl: 60 });
+      const read = cache.get("k", { maxStaleMs: 60_000 });
+      await Promise.all([set, read]);
+      expect((await cache.get("k", { maxStaleMs: 60_000 }))?.value).toEqual(json(`new-${i}`));
+    }
   });
 
   it("an invalidation elsewhere is honoured within the bound, and never later", async () => {
