@@ -64,7 +64,7 @@ describe("typed client", () => {
       const submitted = await api.v1.leaderboards[":board"].scores.$post({ param: { board }, json: { member, score } });
       expect(submitted.status).toBe(200);
     }
-    const top = await api.v1.leaderboards[":board"].$get({ param: { board }, query: { limit: "10" } });
+    const top = await api.v1.leaderboards[":board"].$get({ param: { board }, query: { limit: "10" }, header: {} });
     expect(top.status).toBe(200);
     if (top.status !== 200) return;
     const page = await top.json();

@@ -75,6 +75,10 @@ describe("across a window boundary (1 s windows, real waiting)", () => {
   it("fixed window: a spent window denies until its end, then the full limit is back", async () => {
     const [limiter] = limiters([{ name: "fw", algorithm: fixedWindow({ limit: 5, windowMs: 1000 }) }]);
     const id = uniqueName("fw-boundary");
+    // Windows are aligned on Redis time: start just after one begins, so that the spending check
+    // and the denied one share it even on a slow, loaded machine.
+    const probe = await limiter!.limit(uniqueName("fw-probe"));
+    await sleep(probe.resetMs + 10);
     expect((await limiter!.limit(id, { cost: 5 })).allowed).toBe(true);
     const denied = await limiter!.limit(id);
     expect(denied.allowed).toBe(false);
