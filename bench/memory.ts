@@ -4,81 +4,27 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runLoad } from "./load";
-import { connectHeapProbe } from "./inspector";
-import { buildBundle, startMiniflareWorker, type Bundle } from "./miniflare";
+import { connectHeapProbe, type HeapProbe } from "./inspector";
+import { buildBundle, startMiniflareWorker, type Bundle, type MiniflareWorker } from "./miniflare";
 import { startEndpointProcess, type EndpointProcess } from "./soak/endpoint-process";
 import { rssKiB } from "./soak/memory";
+import { toMarkdown, type RouteResult } from "./memory/report";
+import { ROUTES, type Call, type Route } from "./memory/routes";
 import { startRedisServer } from "../local/redis-server";
 
 /**
- * `npm run bench:memory`: does workerd's memory keep growing per request when the production
- * bundle runs under bare Miniflare (no wrangler dev around it)? For each route, a fresh workerd
- * takes a warm-up, then steps of the same number of requests; after each step its resident
- * size (/proc/<pid>/status, Linux only) is read, and the growth per request of that step is
- * printed. A leak keeps a steady growth step after step; a runtime warming up falls towards 0.
+ * `npm run bench:memory`: is workerd's growth under load the Worker's or the runtime's? The
+ * production bundle runs under bare Miniflare (no wrangler dev around it), a fresh workerd per
+ * route (bench/memory/routes.ts). After a warm-up, each step sends the same number of
+ * requests, then reads workerd's resident size (/proc/<pid>/status, Linux only) and, through
+ * the V8 inspector, the Worker's JS heap after a garbage collection. Everything the Worker can
+ * keep (module state, timers, pending promises, the runtime objects it holds) is in that heap:
+ * a leak of ours rises there step after step; growth of the resident size alone is workerd's.
  *
  * `--routes a,b` (default all), `--warmup N` (2000), `--steps N` (5), `--requests N` per step
  * (3000), `--clients N` (8), `--out DIR` (bench/results: memory.json, memory.md).
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-interface Route {
-  name: string;
-  /** Serve this module instead of the bundle: a Worker of no code of ours, for reference. */
-  script?: (endpoint: EndpointProcess) => string;
-  /** Once, before the warm-up. */
-  setup?: (call: Call) => Promise<void>;
-  path: string;
-  init?: RequestInit;
-  expect: number;
-}
-
-type Call = (path: string, init?: RequestInit) => Promise<Response>;
-
-const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body) });
-
-const ROUTES: Route[] = [
-  { name: "baseline", script: () => `export default { fetch: () => new Response("ok") }`, path: "/", expect: 200 },
-  {
-    name: "baseline-fetch",
-    // One subrequest per request, as most of ours make one: the runtime's own cost of a fetch.
-    script: (e) => `export default { async fetch() {
-      const res = await fetch(${JSON.stringify(e.url)}, { method: "POST", headers: { Authorization: "Bearer ${e.token}" }, body: '["PING"]' });
-      return new Response(await res.text());
-    } }`,
-    path: "/",
-    expect: 200,
-  },
-  { name: "health", path: "/health", expect: 200 },
-  { name: "cache-miss", path: "/v1/cache/absent", expect: 404 },
-  {
-    name: "cache-hit",
-    setup: async (call) => void (await call("/v1/cache/present", json("PUT", { value: { a: 1 }, ttl: 3600, tags: ["t"] }))).arrayBuffer(),
-    path: "/v1/cache/present",
-    expect: 200,
-  },
-  { name: "counter-hit", path: "/v1/counters/hits", init: json("POST", { by: 1 }), expect: 200 },
-  { name: "rate-check", path: "/v1/rate/memory/someone", init: { method: "POST" }, expect: 200 },
-  {
-    name: "leaderboard-top",
-    setup: async (call) => {
-      for (let i = 0; i < 20; i++) await (await call("/v1/leaderboards/arena/scores", json("POST", { member: `m${i}`, score: i }))).arrayBuffer();
-    },
-    path: "/v1/leaderboards/arena?limit=10",
-    expect: 200,
-  },
-];
-
-interface RouteResult {
-  route: string;
-  warmKiB: number | null;
-  endKiB: number | null;
-  /** Growth of workerd's resident size per request, each step, in KB (1000 bytes). */
-  stepsKBPerRequest: number[];
-  /** The Worker's JS heap after a garbage collection: after the warm-up, then after each step, in bytes. */
-  heapAfterGc: number[];
-  unexpected: number;
-}
 
 async function measure(route: Route, bundle: Bundle, endpoint: EndpointProcess, o: Options): Promise<RouteResult> {
   const apiToken = randomBytes(24).toString("hex");
@@ -99,41 +45,49 @@ async function measure(route: Route, bundle: Bundle, endpoint: EndpointProcess, 
       }),
     },
   });
-  const heap = await connectHeapProbe(worker.inspectorUrl!);
   try {
-    const call: Call = (path, init = {}) => {
-      const headers = new Headers(init.headers);
-      headers.set("Authorization", `Bearer ${apiToken}`);
-      if (init.body !== undefined) headers.set("Content-Type", "application/json");
-      return fetch(`${worker.url}${path}`, { ...init, headers });
-    };
-    let unexpected = 0;
-    const one = async () => {
-      const res = await call(route.path, route.init);
-      await res.arrayBuffer();
-      if (res.status !== route.expect) unexpected++;
-    };
-    await route.setup?.(call);
-    await runLoad(o.clients, o.warmup, one);
-    const rss = () => (worker.pid === null ? null : rssKiB(worker.pid));
-    const warmKiB = rss();
-    const heapAfterGc = [await heap.usedAfterGc(one)];
-    let last = warmKiB;
-    const steps: number[] = [];
-    for (let s = 0; s < o.steps; s++) {
-      await runLoad(o.clients, o.requests, one);
-      // Resident size first: the collection below may return memory to the system.
-      const now = rss();
-      if (now !== null && last !== null) steps.push(((now - last) * 1024) / 1000 / o.requests);
-      last = now;
-      heapAfterGc.push(await heap.usedAfterGc(one));
-      process.stderr.write(`  ${route.name} step ${s + 1}: resident ${now ?? "n/a"} KiB, JS heap after GC ${heapAfterGc.at(-1)} B\n`);
+    const heap = await connectHeapProbe(worker.inspectorUrl!);
+    try {
+      return await runSteps(route, worker, heap, apiToken, o);
+    } finally {
+      heap.close();
     }
-    return { route: route.name, warmKiB, endKiB: last, stepsKBPerRequest: steps, heapAfterGc, unexpected };
   } finally {
-    heap.close();
     await worker.dispose();
   }
+}
+
+/** The route's setup, its warm-up, then its steps, each followed by the two readings. */
+async function runSteps(route: Route, worker: MiniflareWorker, heap: HeapProbe, apiToken: string, o: Options): Promise<RouteResult> {
+  const call: Call = (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${apiToken}`);
+    if (init.body !== undefined) headers.set("Content-Type", "application/json");
+    return fetch(`${worker.url}${path}`, { ...init, headers });
+  };
+  let unexpected = 0;
+  const one = async () => {
+    const res = await call(route.path, route.init);
+    await res.arrayBuffer();
+    if (res.status !== route.expect) unexpected++;
+  };
+  await route.setup?.(call);
+  await runLoad(o.clients, o.warmup, one);
+  const rss = () => (worker.pid === null ? null : rssKiB(worker.pid));
+  const warmKiB = rss();
+  const heapAfterGc = [await heap.usedAfterGc(one)];
+  let last = warmKiB;
+  const steps: number[] = [];
+  for (let s = 0; s < o.steps; s++) {
+    await runLoad(o.clients, o.requests, one);
+    // Resident size first: the collection below may return memory to the system.
+    const now = rss();
+    if (now !== null && last !== null) steps.push(((now - last) * 1024) / 1000 / o.requests);
+    last = now;
+    heapAfterGc.push(await heap.usedAfterGc(one));
+    process.stderr.write(`  ${route.name} step ${s + 1}: resident ${now ?? "n/a"} KiB, JS heap after GC ${heapAfterGc.at(-1)} B\n`);
+  }
+  return { route: route.name, warmKiB, endKiB: last, stepsKBPerRequest: steps, heapAfterGc, unexpected };
 }
 
 interface Options {
@@ -174,50 +128,27 @@ function options(): Options {
   };
 }
 
-function toMarkdown(results: RouteResult[], o: Options): string {
-  const mib = (k: number | null) => (k === null ? "n/a" : (k / 1024).toFixed(1));
-  const stepHeads = Array.from({ length: o.steps }, (_, i) => `step ${i + 1}`);
-  const lines = [
-    `# workerd memory per request, bare Miniflare`,
-    ``,
-    `${o.clients} clients; warm-up ${o.warmup} requests, then ${o.steps} steps of ${o.requests} requests each.`,
-    ``,
-    `Growth of workerd's resident size per request, per step (KB):`,
-    ``,
-    `| route | after warm-up (MiB) | ${stepHeads.join(" | ")} | end (MiB) | unexpected answers |`,
-    `|---|---:|${stepHeads.map(() => "---:").join("|")}|---:|---:|`,
-    ...results.map((r) => `| ${r.route} | ${mib(r.warmKiB)} | ${r.stepsKBPerRequest.map((k) => k.toFixed(1)).join(" | ")} | ${mib(r.endKiB)} | ${r.unexpected} |`),
-    ``,
-    `The Worker's JS heap after a garbage collection (KiB), and its growth per request from the warm-up to the last step (bytes): what the Worker keeps.`,
-    ``,
-    `| route | after warm-up | ${stepHeads.join(" | ")} | per request (B) |`,
-    `|---|---:|${stepHeads.map(() => "---:").join("|")}|---:|`,
-    ...results.map((r) => {
-      const perRequest = (r.heapAfterGc.at(-1)! - r.heapAfterGc[0]!) / (o.steps * o.requests);
-      return `| ${r.route} | ${r.heapAfterGc.map((b) => (b / 1024).toFixed(0)).join(" | ")} | ${perRequest.toFixed(1)} |`;
-    }),
-  ];
-  return lines.join("\n") + "\n";
-}
-
 async function main(): Promise<void> {
   const o = options();
   process.stderr.write(`memory: building the bundle\n`);
-  const bundle = await buildBundle(root);
-  const redis = await startRedisServer();
-  const endpoint = await startEndpointProcess(root, redis.url).catch(async (error: unknown) => {
-    await redis.stop();
-    throw error;
-  });
   const results: RouteResult[] = [];
+  const bundle = await buildBundle(root);
   try {
-    for (const name of o.routes) {
-      process.stderr.write(`memory: ${name}\n`);
-      results.push(await measure(ROUTES.find((r) => r.name === name)!, bundle, endpoint, o));
+    const redis = await startRedisServer();
+    try {
+      const endpoint = await startEndpointProcess(root, redis.url);
+      try {
+        for (const name of o.routes) {
+          process.stderr.write(`memory: ${name}\n`);
+          results.push(await measure(ROUTES.find((r) => r.name === name)!, bundle, endpoint, o));
+        }
+      } finally {
+        await endpoint.close();
+      }
+    } finally {
+      await redis.stop();
     }
   } finally {
-    await endpoint.close();
-    await redis.stop();
     bundle.remove();
   }
   const markdown = toMarkdown(results, o);
