@@ -21,6 +21,8 @@ import { toMarkdown, type SoakReport, type TimedSample } from "./soak/report";
  * status per operation, and memory at the start, peak and end; exits 1 if an invariant broke.
  *
  * `--seconds N` / SOAK_SECONDS (default 60), `--clients N` / SOAK_CLIENTS (default 64),
+ * `--runtime miniflare` / SOAK_RUNTIME: the deploy bundle under bare Miniflare instead of
+ * wrangler dev (whose proxy grows workerd with every request: docs/soak.md),
  * `--out DIR` / SOAK_OUT (default bench/results): where soak.json and soak.md go.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -44,9 +46,10 @@ const strip = ({ atMs: _, ...sample }: TimedSample): MemorySample => sample;
 async function main(): Promise<number> {
   const options = parseSoakOptions(process.argv.slice(2), process.env, join(root, "bench", "results"));
   const startedAt = new Date().toISOString();
-  process.stderr.write(`soak: starting the stack (${options.clients} clients for ${options.seconds} s)\n`);
+  process.stderr.write(`soak: starting the stack under ${options.runtime} (${options.clients} clients for ${options.seconds} s)\n`);
   const stack = await startStack({
     root,
+    runtime: options.runtime,
     endpoint: (redisUrl) => startEndpointProcess(root, redisUrl),
     // The production config declares crons; without this, wrangler warns that they never fire.
     testScheduled: true,
@@ -62,7 +65,7 @@ async function main(): Promise<number> {
     },
   });
   const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
-  const memory = () => sampleMemory({ wranglerGroup: stack.wrangler.child.pid, endpointPid: stack.endpoint.pid, redis });
+  const memory = () => sampleMemory({ workerPids: stack.workerPids(), endpointPid: stack.endpoint.pid, redis });
   try {
     const ctx: SoakContext = {
       runId: `soak-${randomBytes(4).toString("hex")}`,
@@ -93,6 +96,7 @@ async function main(): Promise<number> {
       node: process.version,
       seconds: options.seconds,
       clients: options.clients,
+      runtime: options.runtime,
       durationMs: load.durationMs,
       operations: calls,
       perSecond: (calls / load.durationMs) * 1000,

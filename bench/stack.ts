@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { startRedisServer, type RedisServerHandle } from "../local/redis-server";
 import { freePort } from "../local/ports";
-import { startWranglerDev, waitForHttp, type WranglerDev } from "../local/wrangler-dev";
+import { startWranglerDev, waitForHttp } from "../local/wrangler-dev";
+import { buildBundle, startMiniflareWorker } from "./miniflare";
+import { processesInGroup } from "./soak/memory";
 
 /** What the stack needs of a REST endpoint, however it was started. */
 export interface StackEndpoint {
@@ -10,25 +12,42 @@ export interface StackEndpoint {
   close(): Promise<void>;
 }
 
-/** A private redis-server, a local REST endpoint over it and `wrangler dev` over that. */
+/**
+ * What runs the Worker: `wrangler dev`, as `npm start` does, or the bundle `wrangler deploy`
+ * would upload, under bare Miniflare (one workerd, none of wrangler dev's proxy around it).
+ */
+export type WorkerRuntime = "wrangler-dev" | "miniflare";
+
+/** A Worker running, however it was started. */
+interface RunningWorker {
+  url: string;
+  /** The workerd processes that hold it. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** A private redis-server, a local REST endpoint over it and the Worker over that. */
 export interface Stack<E extends StackEndpoint> {
   redis: RedisServerHandle;
   endpoint: E;
-  wrangler: WranglerDev;
+  runtime: WorkerRuntime;
+  /** The workerd processes running the Worker, for their memory. */
+  workerPids(): number[];
   /** The Worker, e.g. http://127.0.0.1:40123 */
   workerUrl: string;
   /** This run's bearer token for /v1/*. */
   apiToken: string;
   /** Calls the Worker: `path` relative to workerUrl, with the bearer token (and JSON content type when there is a body). */
   call(path: string, init?: RequestInit): Promise<Response>;
-  /** Stops wrangler, then the endpoint, then Redis. */
+  /** Stops the Worker, then the endpoint, then Redis. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts the stack the way `npm run bench` and `npm run soak` run the service: everything on
  * loopback and on free ports, a fresh API token, and the Worker's variables passed through
- * wrangler's private env file. Resolves once the Worker answers `/health`. Ctrl-C or SIGTERM stops it all.
+ * wrangler's private env file (or Miniflare's bindings). Resolves once the Worker answers
+ * `/health`. Ctrl-C or SIGTERM stops it all.
  */
 export async function startStack<E extends StackEndpoint>(opts: {
   root: string;
@@ -40,7 +59,10 @@ export async function startStack<E extends StackEndpoint>(opts: {
   vars?: Record<string, string>;
   /** `wrangler dev --test-scheduled`: crons can be fired by hand (and wrangler does not warn that they never fire). */
   testScheduled?: boolean;
+  /** Default `wrangler-dev`. */
+  runtime?: WorkerRuntime;
 }): Promise<Stack<E>> {
+  const runtime = opts.runtime ?? "wrangler-dev";
   const redis = await startRedisServer();
   let endpoint: E;
   try {
@@ -49,25 +71,18 @@ export async function startStack<E extends StackEndpoint>(opts: {
     await redis.stop();
     throw error;
   }
-  const port = await freePort();
   const apiToken = randomBytes(24).toString("hex");
-  const wrangler = startWranglerDev({
-    root: opts.root,
-    port,
-    quiet: true,
-    testScheduled: opts.testScheduled === true,
-    ...(opts.config ? { config: opts.config } : {}),
-    vars: {
-      ...opts.vars,
-      UPSTASH_REDIS_REST_URL: endpoint.url,
-      UPSTASH_REDIS_REST_TOKEN: endpoint.token,
-      API_TOKEN: apiToken,
-    },
-  });
+  const vars = {
+    ...opts.vars,
+    UPSTASH_REDIS_REST_URL: endpoint.url,
+    UPSTASH_REDIS_REST_TOKEN: endpoint.token,
+    API_TOKEN: apiToken,
+  };
+  let worker: RunningWorker | undefined;
   const stop = async () => {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
-    await wrangler.stop();
+    await worker?.stop();
     await endpoint.close();
     await redis.stop();
   };
@@ -76,17 +91,18 @@ export async function startStack<E extends StackEndpoint>(opts: {
   const interrupted = () => void stop().then(() => process.exit(130));
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
-  const workerUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitForHttp(`${workerUrl}/health`, 90_000, () => wrangler.child.exitCode === null);
+    worker = runtime === "miniflare" ? await startBareMiniflare(opts.root, opts.config, vars) : await startWrangler(opts, vars);
   } catch (error) {
     await stop();
     throw error;
   }
+  const { url: workerUrl, pids } = worker;
   return {
     redis,
     endpoint,
-    wrangler,
+    runtime,
+    workerPids: pids,
     workerUrl,
     apiToken,
     stop,
@@ -97,4 +113,49 @@ export async function startStack<E extends StackEndpoint>(opts: {
       return fetch(`${workerUrl}${path}`, { ...init, headers });
     },
   };
+}
+
+/** `wrangler dev` on a free loopback port, once it answers `/health`. */
+async function startWrangler(
+  opts: { root: string; config?: string; testScheduled?: boolean },
+  vars: Record<string, string>,
+): Promise<RunningWorker> {
+  const port = await freePort();
+  const wrangler = startWranglerDev({
+    root: opts.root,
+    port,
+    quiet: true,
+    testScheduled: opts.testScheduled === true,
+    ...(opts.config ? { config: opts.config } : {}),
+    vars,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/health`, 90_000, () => wrangler.child.exitCode === null);
+  } catch (error) {
+    await wrangler.stop();
+    throw error;
+  }
+  // wrangler runs in a process group of its own (local/wrangler-dev.ts): its workerd are the ones in it.
+  const group = wrangler.child.pid;
+  return { url, pids: () => (group === undefined ? [] : processesInGroup(group, "workerd")), stop: () => wrangler.stop() };
+}
+
+/** The deploy bundle of `config` under bare Miniflare. Crons do not fire here either. */
+async function startBareMiniflare(root: string, config: string | undefined, vars: Record<string, string>): Promise<RunningWorker> {
+  const bundle = await buildBundle(root, config);
+  try {
+    const worker = await startMiniflareWorker({ bundle, vars });
+    return {
+      url: worker.url,
+      pids: () => (worker.pid === null ? [] : [worker.pid]),
+      stop: async () => {
+        await worker.dispose();
+        bundle.remove();
+      },
+    };
+  } catch (error) {
+    bundle.remove();
+    throw error;
+  }
 }

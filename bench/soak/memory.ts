@@ -6,7 +6,7 @@ import Redis from "ioredis";
  * Elsewhere there is no /proc and each figure is null: the report says "n/a" rather than guess.
  */
 export interface MemorySample {
-  /** workerd (the Worker under wrangler dev), KiB; the sum when wrangler runs several. */
+  /** workerd (the Worker under wrangler dev or Miniflare), KiB; the sum when wrangler runs several. */
   workerKiB: number | null;
   /** The local REST endpoint's process, KiB. */
   endpointKiB: number | null;
@@ -63,9 +63,8 @@ export function processesInGroup(pgid: number, comm: string): number[] {
 }
 
 /** Samples the three figures. */
-export async function sampleMemory(opts: { wranglerGroup: number | undefined; endpointPid: number | null; redis: Redis }): Promise<MemorySample> {
-  const workers = opts.wranglerGroup === undefined ? [] : processesInGroup(opts.wranglerGroup, "workerd");
-  const workerSizes = workers.map(rssKiB).filter((n): n is number => n !== null);
+export async function sampleMemory(opts: { workerPids: number[]; endpointPid: number | null; redis: Redis }): Promise<MemorySample> {
+  const workerSizes = opts.workerPids.map(rssKiB).filter((n): n is number => n !== null);
   let redisUsedKiB: number | null = null;
   try {
     const match = /^used_memory:(\d+)/m.exec(await opts.redis.info("memory"));

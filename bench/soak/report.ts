@@ -1,6 +1,7 @@
 import type { InvariantResult } from "./invariants";
 import type { MemorySample } from "./memory";
 import type { OperationRow } from "./recorder";
+import type { WorkerRuntime } from "../stack";
 
 export type TimedSample = MemorySample & { atMs: number };
 
@@ -11,6 +12,8 @@ export interface SoakReport {
   /** The load's configured length and clients. */
   seconds: number;
   clients: number;
+  /** What ran the Worker. */
+  runtime: WorkerRuntime;
   /** How long the load really ran (calls in flight at the deadline finish). */
   durationMs: number;
   operations: number;
@@ -41,7 +44,7 @@ const errorsOf = (row: OperationRow) =>
 export function toMarkdown(report: SoakReport): string {
   const m = report.memory;
   const lines = [
-    `## Soak: ${report.clients} clients for ${report.seconds} s (${report.startedAt}, Node ${report.node})`,
+    `## Soak: ${report.clients} clients for ${report.seconds} s under ${report.runtime} (${report.startedAt}, Node ${report.node})`,
     "",
     `${report.operations} HTTP calls in ${(report.durationMs / 1000).toFixed(1)} s: ${report.perSecond.toFixed(1)} calls/s.`,
     "",

@@ -16,13 +16,15 @@ const outDir = mkdtempSync(join(tmpdir(), "soak-test-"));
 afterEach(killStarted);
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-it("runs every operation of every feature, and every invariant holds", async () => {
-  const soak = runScript("bench/soak.ts", { SOAK_SECONDS: "5", SOAK_CLIENTS: "6", SOAK_OUT: outDir });
+// wrangler dev, as `npm start` runs the Worker; Miniflare alone, as the deploy bundle.
+it.each(["wrangler-dev", "miniflare"])("under %s, runs every operation of every feature, and every invariant holds", async (runtime) => {
+  const out = join(outDir, runtime);
+  const soak = runScript("bench/soak.ts", { SOAK_SECONDS: "5", SOAK_CLIENTS: "6", SOAK_OUT: out, SOAK_RUNTIME: runtime });
   const code = await soak.exited;
   expect(code, soak.stderr()).toBe(0);
 
-  const report = JSON.parse(readFileSync(join(outDir, "soak.json"), "utf8")) as SoakReport;
-  expect(report).toMatchObject({ seconds: 5, clients: 6, ok: true });
+  const report = JSON.parse(readFileSync(join(out, "soak.json"), "utf8")) as SoakReport;
+  expect(report).toMatchObject({ seconds: 5, clients: 6, runtime, ok: true });
   expect(report.invariants.map((i) => i.name)).toEqual([
     "leaderboard sums equal the acknowledged submits",
     "counters equal the acknowledged increments",
@@ -46,5 +48,5 @@ it("runs every operation of every feature, and every invariant holds", async () 
       expect(sample.endpointKiB).toBeGreaterThan(0);
     }
   }
-  expect(readFileSync(join(outDir, "soak.md"), "utf8")).toContain("Every invariant held.");
+  expect(readFileSync(join(out, "soak.md"), "utf8")).toContain("Every invariant held.");
 }, 180_000);

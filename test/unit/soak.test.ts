@@ -66,18 +66,27 @@ describe("Ledger", () => {
 
 describe("parseSoakOptions", () => {
   it("defaults to 60 s and 64 clients", () => {
-    expect(parseSoakOptions([], {}, "/out")).toEqual({ seconds: 60, clients: 64, outDir: "/out" });
+    expect(parseSoakOptions([], {}, "/out")).toEqual({ seconds: 60, clients: 64, runtime: "wrangler-dev", outDir: "/out" });
   });
 
   it("takes flags over the environment", () => {
-    const env = { SOAK_SECONDS: "300", SOAK_CLIENTS: "8", SOAK_OUT: "/env" };
-    expect(parseSoakOptions([], env, "/out")).toEqual({ seconds: 300, clients: 8, outDir: "/env" });
-    expect(parseSoakOptions(["--seconds", "5", "--clients=2", "--out", "/flag"], env, "/out")).toEqual({ seconds: 5, clients: 2, outDir: "/flag" });
+    const env = { SOAK_SECONDS: "300", SOAK_CLIENTS: "8", SOAK_OUT: "/env", SOAK_RUNTIME: "miniflare" };
+    expect(parseSoakOptions([], env, "/out")).toEqual({ seconds: 300, clients: 8, runtime: "miniflare", outDir: "/env" });
+    expect(parseSoakOptions(["--seconds", "5", "--clients=2", "--out", "/flag", "--runtime", "wrangler-dev"], env, "/out")).toEqual({
+      seconds: 5,
+      clients: 2,
+      runtime: "wrangler-dev",
+      outDir: "/flag",
+    });
   });
 
   it("refuses what is not a positive whole number, naming the setting", () => {
     expect(() => parseSoakOptions([], { SOAK_SECONDS: "1.5" }, "/out")).toThrow(/SOAK_SECONDS.*'1.5'/);
     expect(() => parseSoakOptions(["--clients", "0"], {}, "/out")).toThrow(/--clients/);
     expect(() => parseSoakOptions(["--seconds", "abc"], {}, "/out")).toThrow(/--seconds/);
+  });
+
+  it("refuses a runtime it cannot start, naming the two it can", () => {
+    expect(() => parseSoakOptions(["--runtime", "workerd"], {}, "/out")).toThrow(/--runtime.*wrangler-dev or miniflare.*'workerd'/);
   });
 });
