@@ -14,6 +14,8 @@ export interface Bundle {
   scriptPath: string;
   dir: string;
   config: WranglerConfig;
+  /** wrangler's size line, e.g. "Total Upload: 1363.99 KiB / gzip: 251.35 KiB". */
+  size: string;
   /** Removes the bundle's directory. */
   remove(): void;
 }
@@ -32,7 +34,7 @@ interface WranglerConfig {
  */
 export async function buildBundle(root: string, config = "wrangler.toml"): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), "erf-bundle-"));
-  await run("npx", ["wrangler", "deploy", "--dry-run", "--config", config, "--outdir", dir], {
+  const { stdout } = await run("npx", ["wrangler", "deploy", "--dry-run", "--config", config, "--outdir", dir], {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_COLOR: "1" },
     timeout: 120_000,
@@ -41,6 +43,7 @@ export async function buildBundle(root: string, config = "wrangler.toml"): Promi
     scriptPath: join(dir, "index.js"),
     dir,
     config: parseToml(readFileSync(join(root, config), "utf8")) as unknown as WranglerConfig,
+    size: /Total Upload: .*/.exec(stdout)?.[0] ?? "",
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -53,6 +56,8 @@ export interface MiniflareWorker {
   pid: number | null;
   /** The V8 inspector's address, when started with `inspect`. */
   inspectorUrl: URL | null;
+  /** The Miniflare instance, for `dispatchFetch` and `getWorker().scheduled()`. */
+  miniflare: Miniflare;
   dispose(): Promise<void>;
 }
 
@@ -85,7 +90,7 @@ export async function startMiniflareWorker(opts: {
   const url = await mf.ready;
   const pid = workerdChildren().find((p) => !before.has(p)) ?? null;
   const inspectorUrl = opts.inspect ? await mf.getInspectorURL() : null;
-  return { url: url.origin, pid, inspectorUrl, dispose: () => mf.dispose() };
+  return { url: url.origin, pid, inspectorUrl, miniflare: mf, dispose: () => mf.dispose() };
 }
 
 function workerdChildren(): number[] {

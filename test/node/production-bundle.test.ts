@@ -4,88 +4,63 @@
  * sources) serves every feature and a Cron Trigger in Miniflare, against the local endpoint and
  * a real Redis.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { Miniflare } from "miniflare";
-import { parse as parseToml } from "smol-toml";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Bundle, buildBundle, type MiniflareWorker, startMiniflareWorker } from "../../bench/miniflare";
 import { startLocalStack, type LocalStack } from "./local-stack";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const run = promisify(execFile);
 
 /** Strings only the anchor packages put in a bundle. */
 const BENCH_ONLY = ["node_modules/@upstash/ratelimit", '"@upstash/ratelimit"', "node_modules/@upstash/lock", "DEFAULT_RETRY_ATTEMPTS", "/__bench/"];
 
-/** Builds a bundle with `wrangler deploy --dry-run`; returns its code and wrangler's size line. */
-async function build(config: string, outdir: string): Promise<{ code: string; size: string }> {
-  const { stdout } = await run("npx", ["wrangler", "deploy", "--dry-run", "--config", config, "--outdir", outdir], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", NO_COLOR: "1" },
-    timeout: 120_000,
-  });
-  return { code: readFileSync(join(outdir, "index.js"), "utf8"), size: /Total Upload: .*/.exec(stdout)?.[0] ?? "" };
-}
+const codeOf = (bundle: Bundle) => readFileSync(bundle.scriptPath, "utf8");
 
 describe("the production bundle", () => {
-  const dirs: string[] = [];
-  let production: { code: string; size: string };
-  let bundlePath: string;
+  const bundles: Bundle[] = [];
+  let production: Bundle;
   let stack: LocalStack;
+  let worker: MiniflareWorker;
   let mf: Miniflare;
   const token = "b".repeat(48);
 
   beforeAll(async () => {
-    const out = mkdtempSync(join(tmpdir(), "erf-bundle-"));
-    dirs.push(out);
-    production = await build("wrangler.toml", out);
-    bundlePath = join(out, "index.js");
+    production = await buildBundle(root);
+    bundles.push(production);
     stack = await startLocalStack();
-    // The deployed configuration: its vars and its rate-limiting bindings, as wrangler.toml says.
-    const config = parseToml(readFileSync(join(root, "wrangler.toml"), "utf8")) as {
-      compatibility_date: string;
-      compatibility_flags: string[];
-      vars: Record<string, string>;
-      ratelimits: Array<{ name: string; simple: { limit: number; period: 10 | 60 } }>;
-    };
-    mf = new Miniflare({
-      scriptPath: bundlePath,
-      modules: true,
-      modulesRoot: out,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { simple: r.simple }])),
-      bindings: {
-        ...config.vars,
+    // The deployed configuration: wrangler.toml's vars and rate-limiting bindings.
+    worker = await startMiniflareWorker({
+      bundle: production,
+      vars: {
         UPSTASH_REDIS_REST_URL: stack.endpoint.url,
         UPSTASH_REDIS_REST_TOKEN: stack.endpoint.token,
         API_TOKEN: token,
         KEY_PREFIX: `bundle${Date.now()}`,
       },
     });
-    await mf.ready;
+    mf = worker.miniflare;
   }, 180_000);
 
   afterAll(async () => {
-    await mf?.dispose();
+    await worker?.dispose();
     await stack?.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const bundle of bundles) bundle.remove();
   });
 
   it("contains no bench-only code: no /__bench routes, neither @upstash/ratelimit nor @upstash/lock", () => {
-    for (const marker of BENCH_ONLY) expect(production.code.includes(marker), marker).toBe(false);
+    const code = codeOf(production);
+    for (const marker of BENCH_ONLY) expect(code.includes(marker), marker).toBe(false);
     expect(production.size).toMatch(/KiB/);
   });
 
   it("the check would see them: the bench Worker's bundle contains them", async () => {
-    const out = mkdtempSync(join(tmpdir(), "erf-bench-bundle-"));
-    dirs.push(out);
-    const bench = await build(join("bench", "wrangler.toml"), out);
-    for (const marker of BENCH_ONLY) expect(bench.code.includes(marker), marker).toBe(true);
+    const bench = await buildBundle(root, join("bench", "wrangler.toml"));
+    bundles.push(bench);
+    const code = codeOf(bench);
+    for (const marker of BENCH_ONLY) expect(code.includes(marker), marker).toBe(true);
   }, 120_000);
 
   it("serves every feature, from the bundle itself", async () => {
