@@ -25,7 +25,8 @@ function packageSources(): Array<{ find: RegExp; replacement: string }> {
  *   Vitest integration. `test/setup/global.ts` starts a private redis-server and the local
  *   Upstash-compatible endpoint, and their URL and token become the Worker's bindings.
  * - "example": the example app (examples/hono-app), a Worker that uses this package by its name,
- *   in workerd with its own wrangler.toml, against its own private redis-server and endpoint.
+ *   in workerd with its own wrangler.toml, against its own private redis-server and endpoint,
+ *   started as `npm run local-endpoint` starts them (`test/setup/example.ts`).
  * - "node": the local endpoint's own conformance tests, in Node.
  * - "unit": pure tests of the cores' builders, parsers and strategies: no Redis, no workerd.
  * - "browser": the console (public/console/) in Chromium via playwright-core, against the
@@ -78,7 +79,7 @@ export default defineConfig({
         test: {
           name: "example",
           include: ["examples/hono-app/test/**/*.test.ts"],
-          globalSetup: ["./test/setup/global.ts"],
+          globalSetup: ["./test/setup/example.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
