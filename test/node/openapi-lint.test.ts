@@ -33,4 +33,22 @@ describe("/openapi.json", () => {
     }
     expect(doc.paths["/v1/locks/{name}"]?.post).toMatchObject({ tags: ["locks"], operationId: "postLocksByName" });
   });
+
+  it("documents 415 on every operation that takes a JSON body: another media type is refused with it", async () => {
+    const doc = (await (await createApp().request("http://worker.test/openapi.json", {}, {})).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    };
+    const withBody = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).filter(([, op]) => op.requestBody).map(([method, op]) => ({ at: `${method} ${path}`, op })),
+    );
+    expect(withBody.length).toBeGreaterThan(0);
+    for (const { at, op } of withBody) expect(Object.keys(op.responses[415]?.content ?? {}), at).toEqual(["application/problem+json"]);
+    const refused = await createApp().request(
+      "http://worker.test/v1/locks/x",
+      { method: "POST", body: "{}", headers: { "Content-Type": "text/plain", Authorization: `Bearer ${"t".repeat(40)}` } },
+      { API_TOKEN: "t".repeat(40), RATE_POLICIES: '{"middleware":{"v1":[],"public":[],"authFailures":false}}' },
+    );
+    expect(refused.status).toBe(415);
+    expect(refused.headers.get("Content-Type")).toBe("application/problem+json");
+  });
 });
