@@ -102,6 +102,9 @@ export const hostileBodyText: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("", "{", "}", "{bad", "[]", "null", "true", "1", '"x"', "{\"a\":}", "{'a':1}", "\u0000", "{\"value\":1,\"ttl\":1", "\ufeff{}", "[".repeat(10_000)),
   fc.string({ unit: "binary", maxLength: 64 }),
   fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value) ?? "null"),
+  // Over MAX_BODY_BYTES' default (1 MiB), as valid JSON: refused by size before anything else.
+  fc.constant(JSON.stringify({ value: "v".repeat(1024 * 1024), ttl: 60, member: "m", score: 1, entries: [] })),
+  fc.constant(`[${"1,".repeat(100_000)}1]`),
 );
 
 /** Content types a JSON route must not take as JSON, or must take despite parameters. */

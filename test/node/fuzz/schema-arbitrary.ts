@@ -51,6 +51,8 @@ export function validValue(schema: Schema, doc: Schema): fc.Arbitrary<unknown> {
       return fc.oneof(
         fc.integer({ min: bound(s.minimum, -1e6), max: bound(s.maximum, 1e6) }),
         fc.double({ min: bound(s.minimum, -1e6), max: bound(s.maximum, 1e6), noNaN: true, noDefaultInfinity: true }),
+        // Edges a description may set (a score is within ±1e12 with 3 decimals): at, inside, just past.
+        fc.constantFrom(1e12, -1e12, 999_999_999_999.999, -999_999_999_999.999, 1e12 + 0.001, 0.001, 0.0005, -0, 123.456, 2 ** 53, 1e-7),
       );
     case "string":
       return stringValue(s);
