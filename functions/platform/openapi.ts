@@ -43,11 +43,12 @@ function problemResponses(statuses: number[]) {
   );
 }
 
-/** Problem responses of a public route: only the per-IP protection can refuse one (429). */
+/**
+ * Problem responses of a public route: the per-IP protection (429), and the body limit, which
+ * guards every route, a GET with a body included (413).
+ */
 export function publicProblems() {
-  return {
-    429: { description: DESCRIPTIONS[429]!, content: { "application/problem+json": { schema: ProblemSchema } } },
-  };
+  return problemResponses([413, 429]);
 }
 
 /** Security requirement for /v1 routes. */

@@ -104,6 +104,16 @@ describe("fuzzing every documented operation", () => {
     }, Math.max(120_000, settings.runs * 500));
   }
 
+  it("every operation refuses a body over MAX_BODY_BYTES with its documented 413, GETs included", async () => {
+    const body = JSON.stringify({ value: "v".repeat(1024 * 1024) });
+    for (const op of operationsOf(t.doc)) {
+      const path = op.path.replace(/\{[^}]+\}/g, "x");
+      const req = { method: op.method, path, headers: { authorization: `Bearer ${t.worker.token}`, "content-type": "application/json", "cf-connecting-ip": "192.0.2.99" }, body };
+      const res = await send(t.worker.url, req);
+      expect({ status: res.status, violations: violations(op, res, t.validator) }, describeCase(req, res)).toEqual({ status: 413, violations: [] });
+    }
+  });
+
   it("sent nothing to the proxy's origin outside ORIGIN_URL's base path", async () => {
     const seen = t.worker.origin.paths();
     expect(seen.length).toBeGreaterThan(0);

@@ -51,4 +51,14 @@ describe("/openapi.json", () => {
     expect(refused.status).toBe(415);
     expect(refused.headers.get("Content-Type")).toBe("application/problem+json");
   });
+
+  it("documents 413 on the public operations too: the body limit guards every route (the fuzz suite sends the bodies)", async () => {
+    const env = { API_TOKEN: "t".repeat(40), RATE_POLICIES: '{"middleware":{"v1":[],"public":[],"authFailures":false}}', MAX_BODY_BYTES: "1024" };
+    const doc = (await (await createApp().request("http://worker.test/openapi.json", {}, env)).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    const publicOps = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).filter(([, op]) => op.security?.length === 0).map(([method, op]) => ({ at: `${method} ${path}`, op })));
+    expect(publicOps.map((p) => p.at)).toEqual(expect.arrayContaining(["get /", "get /health"]));
+    for (const { at, op } of publicOps) expect(Object.keys(op.responses), at).toContain("413");
+  });
 });
