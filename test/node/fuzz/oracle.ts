@@ -100,15 +100,23 @@ function parse(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 /**
- * True when `rawPath` still routes to `op` after the normalisation HTTP stacks apply (`\\` is
- * `/`, `..` and `.` segments resolve). A raw `/`, `\\` or `..` in a parameter changes the
- * route: the answer is then the router's 404, which belongs to no operation.
+ * The operation `method rawPath` routes to after the normalisation HTTP stacks apply (`\\` is
+ * `/`, `..` and `.` segments resolve), or undefined for none. A raw `/`, `\\` or `..` in a
+ * parameter can change the route (`/v1/locks/./extend` is `POST /v1/locks/{name}` with the
+ * name "extend"): the answer is then that operation's, or the router's 404. Literal segments
+ * win over parameters, as in the router.
  */
-export function routesTo(op: Operation, rawPath: string): boolean {
+export function routedOperation(operations: readonly Operation[], method: string, rawPath: string): Operation | undefined {
   const pathname = new URL(rawPath, "http://fuzz.test").pathname;
-  const pattern = op.path
+  const matching = operations.filter((op) => op.method === method && templatePattern(op.path).test(pathname));
+  const literals = (op: Operation) => op.path.split("/").filter((segment) => !segment.startsWith("{")).length;
+  return matching.sort((a, b) => literals(b) - literals(a))[0];
+}
+
+function templatePattern(template: string): RegExp {
+  const pattern = template
     .split(/(\{[^}]+\})/)
     .map((part) => (part === "{path}" ? ".+" : part.startsWith("{") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("");
-  return new RegExp(`^${pattern}$`).test(pathname);
+  return new RegExp(`^${pattern}$`);
 }

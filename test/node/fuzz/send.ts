@@ -32,7 +32,7 @@ export function send(base: string, req: FuzzRequest, timeoutMs = 30_000): Promis
         const answer = (text: string) =>
           resolve({
             status: res.statusCode ?? 0,
-            headers: { "content-type": single("content-type"), "retry-after": single("retry-after") },
+            headers: { "content-type": single("content-type"), "retry-after": single("retry-after"), "x-cache": single("x-cache") },
             text,
             elapsedMs: performance.now() - started,
           });
