@@ -1,0 +1,21 @@
+import { startFuzzWorker } from "./test/node/fuzz/worker";
+const w = await startFuzzWorker();
+const call = async (path: string, body: string) => {
+  const r = await fetch(`${w.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" }, body });
+  console.log(path, body, r.status, await r.text());
+};
+await call("/v1/leaderboards/arena/scores", '{"member":"a","score":1,"name":"\\ud800"}');
+await call("/v1/leaderboards/arena/scores", '{"member":"\\ud800","score":1}');
+await call("/v1/leaderboards/arena/scores", '{"member":"b","score":1,"idempotencyKey":"\\ud800"}');
+await call("/v1/leaderboards/arena/scores/batch", '{"entries":[{"member":"c","score":1,"name":"\\udfff"}]}');
+await call("/v1/cache/invalidate", '{"tags":["\\ud800"]}');
+await call("/v1/counters/x", '{"by":1}');
+const put = await fetch(`${w.url}/v1/cache/k`, { method: "PUT", headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" }, body: '{"value":"\\ud800","ttl":60,"tags":["\\ud800x"]}' });
+console.log("put", put.status, await put.text());
+const put2 = await fetch(`${w.url}/v1/cache/k2`, { method: "PUT", headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" }, body: '{"value":"\\ud800","ttl":60}' });
+console.log("put2", put2.status, await put2.text());
+const get2 = await fetch(`${w.url}/v1/cache/k2`, { headers: { authorization: `Bearer ${w.token}` } });
+console.log("get2", get2.status, await get2.text());
+const put3 = await fetch(`${w.url}/v1/cache/k3`, { method: "PUT", headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" }, body: '{"value":"\\ud800","ttl":60,"contentType":"text/plain"}' });
+console.log("put3", put3.status, await put3.text());
+await w.stop();
