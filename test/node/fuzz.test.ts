@@ -50,8 +50,8 @@ function count(op: Operation, status: number): void {
  * The operation whose answer `req` gets, with the statuses it may add: `op` itself, another
  * operation its raw path normalises to, or none (the router's 404).
  */
-function judgedAs(operations: readonly Operation[], op: Operation, req: FuzzRequest): { as: Operation; extra: number[] } {
-  const routed = routedOperation(operations, req.method, req.path.split("?")[0]!);
+function judgedAs(ops: readonly Operation[], op: Operation, req: FuzzRequest): { as: Operation; extra: number[] } {
+  const routed = routedOperation(ops, req.method, req.path.split("?")[0]!);
   return routed ? { as: routed, extra: [] } : { as: op, extra: [404] };
 }
 

@@ -105,6 +105,8 @@ export const hostileBodyText: fc.Arbitrary<string> = fc.oneof(
   // Over MAX_BODY_BYTES' default (1 MiB), as valid JSON: refused by size before anything else.
   fc.constant(JSON.stringify({ value: "v".repeat(1024 * 1024), ttl: 60, member: "m", score: 1, entries: [] })),
   fc.constant(`[${"1,".repeat(100_000)}1]`),
+  // Deep nesting: a recursive parser, validator or serialiser would overflow its stack.
+  fc.constant(`{"value":${"[".repeat(50_000)}${"]".repeat(50_000)},"ttl":60,"member":"m","score":1}`),
 );
 
 /** Content types a JSON route must not take as JSON, or must take despite parameters. */

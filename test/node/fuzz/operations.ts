@@ -185,7 +185,11 @@ function validBody(op: Operation, ctx: RequestContext): fc.Arbitrary<string | un
 /** The body as text, or undefined for none. */
 function bodyPart(op: Operation, ctx: RequestContext): fc.Arbitrary<string | undefined> {
   if (!op.body) {
-    return fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostileBodyText });
+    // A body the route never reads stays at most 64 KiB: a larger one, still unread in the
+    // socket when the Worker answers and closes, makes the kernel reset the connection, and
+    // the client loses the answer (TCP, not the Worker; the 413 test covers bodies over the limit).
+    const unread = hostileBodyText.filter((text) => Buffer.byteLength(text) <= 64 * 1024);
+    return fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: unread });
   }
   const schema = resolve(op.body.schema, ctx.doc);
   const valid = validValue(schema, ctx.doc).map((b) => tame(op, b));
@@ -195,14 +199,18 @@ function bodyPart(op: Operation, ctx: RequestContext): fc.Arbitrary<string | und
       ? valid
       : fc.tuple(valid, fc.constantFrom(...fields), wrongTypeValue).map(([body, field, value]) => (isObject(body) ? { ...body, [field]: value } : body));
   const nearSeed = fields.length === 0 ? valid : fc.tuple(valid, fc.constantFrom(...fields), seedNearMiss(ctx)).map(([body, field, value]) => (isObject(body) ? { ...body, [field]: field === "tags" || field === "keys" ? [value] : value } : body));
-  const extraField = fc.tuple(valid, fc.constantFrom("__proto__", "constructor", "extra", ""), wrongTypeValue).map(([body, field, value]) =>
-    isObject(body) ? JSON.parse(JSON.stringify(body).replace(/^\{/, `{${JSON.stringify(field)}:${JSON.stringify(value) ?? "null"}${Object.keys(body).length ? "," : ""}`)) : body,
-  );
+  // As text: an object literal would turn "__proto__" into a prototype, not a field.
+  const extraField = fc.tuple(valid, fc.constantFrom("__proto__", "constructor", "extra", ""), wrongTypeValue).map(([body, field, value]) => {
+    const text = JSON.stringify(body) ?? "null";
+    if (!isObject(body)) return text;
+    const member = `${JSON.stringify(field)}:${JSON.stringify(value) ?? "null"}`;
+    return Object.keys(body).length ? `{${member},${text.slice(1)}` : `{${member}}`;
+  });
   return fc.oneof(
     { weight: 8, arbitrary: valid.map((b) => JSON.stringify(b)) },
     { weight: 3, arbitrary: oneWrongField.map((b) => JSON.stringify(b)) },
     { weight: 2, arbitrary: nearSeed.map((b) => JSON.stringify(b)) },
-    { weight: 1, arbitrary: extraField.map((b) => JSON.stringify(b)) },
+    { weight: 1, arbitrary: extraField },
     { weight: 2, arbitrary: hostileBodyText },
     { weight: 1, arbitrary: fc.constant(undefined) },
   );
