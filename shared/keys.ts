@@ -6,8 +6,9 @@ import { InvalidInputError } from "./errors";
  * find every key of a feature with one SCAN pattern.
  *
  * User-supplied names (cache keys, board names, lock names, ids) are validated before they
- * become part of a key: a byte limit, and no control characters, which would make keys
- * unreadable in tools and logs.
+ * become part of a key: a byte limit, no control characters, which would make keys unreadable
+ * in tools and logs, and no lone surrogates, which UTF-8 cannot hold: encoded, `a\ud800`
+ * becomes `a\ufffd`, so two names would share one key (and a script decoding JSON refuses it).
  */
 
 /** The key prefix of a core built without one. */
@@ -18,10 +19,13 @@ export const MAX_NAME_BYTES = 256;
 
 // C0 controls, DEL and C1 controls.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
- * Throws {@link InvalidInputError} unless `name` is a non-empty string of at most `maxBytes`
- * UTF-8 bytes without control characters. Returns the name unchanged.
+ * Throws {@link InvalidInputError} unless `name` is a non-empty string of well-formed Unicode
+ * (no lone surrogates) of at most `maxBytes` UTF-8 bytes without control characters. Returns
+ * the name unchanged.
  */
 export function validateName(name: string, field: string, maxBytes = MAX_NAME_BYTES): string {
   if (typeof name !== "string" || name.length === 0) {
@@ -32,6 +36,9 @@ export function validateName(name: string, field: string, maxBytes = MAX_NAME_BY
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new InvalidInputError(`${field} must not contain control characters`, field);
+  }
+  if (LONE_SURROGATE.test(name)) {
+    throw new InvalidInputError(`${field} must be valid Unicode (no unpaired surrogates)`, field);
   }
   return name;
 }

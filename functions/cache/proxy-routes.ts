@@ -7,6 +7,15 @@ import { cacheOptions, readCacheConfig } from "./config";
 import { originFailed, proxyNotConfigured } from "./problems";
 import { flushCacheStats } from "./routes";
 
+/** A response of the origin served as it is, with the proxy's headers. */
+function passedThrough(description: string) {
+  return {
+    description,
+    headers: z.object({ "X-Cache": z.enum(["HIT", "MISS", "STALE", "BYPASS"]), Age: z.string() }),
+    content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } },
+  };
+}
+
 const route = createRoute({
   method: "get",
   path: "/v1/proxy/{path}",
@@ -27,6 +36,10 @@ const route = createRoute({
       headers: z.object({ "X-Cache": z.enum(["HIT", "MISS", "STALE", "BYPASS"]), Age: z.string() }),
       content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } },
     },
+    // The origin's other 2xx, 3xx and 4xx answers pass through as they are (its 5xx is a 502).
+    "2XX": passedThrough("Another 2xx of the origin (204 and 205 without a body)"),
+    "3XX": passedThrough("A 3xx of the origin, with its Location (redirects are not followed)"),
+    "4XX": passedThrough("A 4xx of the origin, with its body (the problems listed are the proxy's own)"),
     ...problems(400, 502, 503),
   },
 });

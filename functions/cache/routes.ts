@@ -46,7 +46,7 @@ function schedulerOf(c: Context<AppEnv>): InvalidationScheduler {
 const Key = z
   .string()
   .superRefine(coreCheck((key) => validateKey(key)))
-  .openapi({ param: { name: "key", in: "path" }, description: `1–${MAX_KEY_BYTES} UTF-8 bytes, no control characters; percent-encode "/"`, example: "user:42" });
+  .openapi({ param: { name: "key", in: "path" }, description: `1–${MAX_KEY_BYTES} UTF-8 bytes, no control characters or unpaired surrogates; percent-encode "/"`, example: "user:42" });
 const Tag = z.string().superRefine(coreCheck((tag) => validateName(tag, "tag", MAX_TAG_BYTES)));
 const Tags = z.array(Tag).max(MAX_TAGS);
 const Seconds = (min: 0 | 1) => z.number().int().min(min).max(MAX_TTL_SECONDS);

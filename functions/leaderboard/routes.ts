@@ -74,7 +74,7 @@ function hotResponse<S extends z.ZodType>(description: string, schema: S) {
 }
 
 const Board = nameString("board").openapi({ param: { name: "board", in: "path" }, description: "Board name: 1–256 UTF-8 bytes", example: "arena" });
-const Member = nameString("member").openapi({ description: "Member id: 1–256 UTF-8 bytes, no control characters", example: "player-42" });
+const Member = nameString("member").openapi({ description: "Member id: 1–256 UTF-8 bytes, no control characters or unpaired surrogates", example: "player-42" });
 const BoardParams = z.object({ board: Board });
 const MemberParams = z.object({ board: Board, member: Member.openapi({ param: { name: "member", in: "path" } }) });
 

@@ -17,6 +17,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: "Not found",
   409: "Conflict",
   413: "Body too large",
+  415: "The body is not Content-Type: application/json",
   429: "Rate limited",
   502: "Origin failed",
   503: "Redis unavailable or not configured",
@@ -27,9 +28,12 @@ const DESCRIPTIONS: Record<number, string> = {
  * Every /v1 route can answer 401, 413 and 503, so they are always included there.
  */
 export function problems(...statuses: number[]) {
-  const all = new Set([...statuses, 401, 413, 429, 503]);
+  return problemResponses([...statuses, 401, 413, 429, 503]);
+}
+
+function problemResponses(statuses: number[]) {
   return Object.fromEntries(
-    [...all].sort().map((status) => [
+    [...new Set(statuses)].sort().map((status) => [
       status,
       {
         description: DESCRIPTIONS[status] ?? "Error",
@@ -39,19 +43,24 @@ export function problems(...statuses: number[]) {
   );
 }
 
-/** Problem responses of a public route: only the per-IP protection can refuse one (429). */
+/**
+ * Problem responses of a public route: the per-IP protection (429), and the body limit, which
+ * guards every route, a GET with a body included (413).
+ */
 export function publicProblems() {
-  return {
-    429: { description: DESCRIPTIONS[429]!, content: { "application/problem+json": { schema: ProblemSchema } } },
-  };
+  return problemResponses([413, 429]);
 }
 
 /** Security requirement for /v1 routes. */
 export const BEARER = [{ bearerAuth: [] }];
 
-/** A /v1 route definition: `createRoute` with the bearer requirement. */
+/**
+ * A /v1 route definition: `createRoute` with the bearer requirement. A route that takes a JSON
+ * body also documents 415: the validator refuses a body sent under another media type.
+ */
 export function v1Route<const R extends Omit<RouteConfig, "security">>(route: R) {
-  return createRoute({ ...route, security: BEARER });
+  const responses = route.request?.body && !(415 in route.responses) ? { ...route.responses, ...problemResponses([415]) } : route.responses;
+  return createRoute({ ...route, responses, security: BEARER });
 }
 
 /** A required JSON request body. */

@@ -25,7 +25,7 @@ export function nameString(field: string, maxBytes?: number) {
 export function nameParam(name: string, description: string, example: string) {
   return nameString(name).openapi({
     param: { name, in: "path" },
-    description: `${description}: 1–256 UTF-8 bytes, no control characters`,
+    description: `${description}: 1–256 UTF-8 bytes, no control characters or unpaired surrogates`,
     example,
   });
 }

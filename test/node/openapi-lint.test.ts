@@ -33,4 +33,32 @@ describe("/openapi.json", () => {
     }
     expect(doc.paths["/v1/locks/{name}"]?.post).toMatchObject({ tags: ["locks"], operationId: "postLocksByName" });
   });
+
+  it("documents 415 on every operation that takes a JSON body: another media type is refused with it", async () => {
+    const doc = (await (await createApp().request("http://worker.test/openapi.json", {}, {})).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    };
+    const withBody = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).filter(([, op]) => op.requestBody).map(([method, op]) => ({ at: `${method} ${path}`, op })),
+    );
+    expect(withBody.length).toBeGreaterThan(0);
+    for (const { at, op } of withBody) expect(Object.keys(op.responses[415]?.content ?? {}), at).toEqual(["application/problem+json"]);
+    const refused = await createApp().request(
+      "http://worker.test/v1/locks/x",
+      { method: "POST", body: "{}", headers: { "Content-Type": "text/plain", Authorization: `Bearer ${"t".repeat(40)}` } },
+      { API_TOKEN: "t".repeat(40), RATE_POLICIES: '{"middleware":{"v1":[],"public":[],"authFailures":false}}' },
+    );
+    expect(refused.status).toBe(415);
+    expect(refused.headers.get("Content-Type")).toBe("application/problem+json");
+  });
+
+  it("documents 413 on the public operations too: the body limit guards every route (the fuzz suite sends the bodies)", async () => {
+    const env = { API_TOKEN: "t".repeat(40), RATE_POLICIES: '{"middleware":{"v1":[],"public":[],"authFailures":false}}', MAX_BODY_BYTES: "1024" };
+    const doc = (await (await createApp().request("http://worker.test/openapi.json", {}, env)).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    const publicOps = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).filter(([, op]) => op.security?.length === 0).map(([method, op]) => ({ at: `${method} ${path}`, op })));
+    expect(publicOps.map((p) => p.at)).toEqual(expect.arrayContaining(["get /", "get /health"]));
+    for (const { at, op } of publicOps) expect(Object.keys(op.responses), at).toContain("413");
+  });
 });

@@ -199,6 +199,9 @@ describe("bad input gets a 400 problem and changes nothing", () => {
     ["a member over 256 bytes", JSON.stringify({ member: "é".repeat(129), score: 1 })],
     ["an empty member", '{"member":"","score":1}'],
     ["a control character", '{"member":"a\\nb","score":1}'],
+    // JSON may escape a lone surrogate; UTF-8 (what Redis stores) cannot hold one.
+    ["a member with a lone surrogate", '{"member":"a\\ud800","score":1}'],
+    ["a name with a lone surrogate", '{"member":"m","score":1,"name":"\\udfff"}'],
     ["a name over 1 KiB", JSON.stringify({ member: "m", score: 1, name: "x".repeat(1025) })],
     ["an unknown mode", '{"member":"m","score":1,"mode":"max"}'],
     ["an unknown field", '{"member":"m","score":1,"extra":true}'],
