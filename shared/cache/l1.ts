@@ -1,4 +1,4 @@
-import { BoundedMap } from "../bounded-map";
+import { IsolateCopies } from "../isolate-copies";
 import type { CacheEntry } from "./types";
 
 /**
@@ -40,134 +40,70 @@ export type L1Lookup =
   | { kind: "revalidate"; copy: L1Copy }
   | { kind: "none" };
 
-/** Fresh copies by key, in the isolate's LRU bounded by bytes ({@link BoundedMap}). */
-export class L1Cache {
-  readonly #copies: BoundedMap<string, L1Copy>;
-  readonly #byTag = new Map<string, Set<string>>();
-  #generation = 0;
-
+/** Fresh copies by key, in the isolate's LRU bounded by bytes ({@link IsolateCopies}), indexed by tag. */
+export class L1Cache extends IsolateCopies<L1Copy> {
   /**
    * @param maxBytes budget in bytes (default {@link DEFAULT_L1_BYTES})
    * @param clock the local clock (default Date.now)
    */
-  constructor(
-    maxBytes = DEFAULT_L1_BYTES,
-    private readonly clock: () => number = Date.now,
-  ) {
-    this.#copies = new BoundedMap<string, L1Copy>(Number.POSITIVE_INFINITY, {
-      maxBytes,
-      sizeOf: (_, copy) => copy.bytes,
-      onRemove: (key, copy) => this.#unindex(key, copy),
-    });
-  }
-
-  /** The budget in bytes. */
-  get maxBytes(): number {
-    return this.#copies.maxBytes;
-  }
-
-  /** Changes the budget, dropping the least recently used copies down to it. */
-  setBudget(maxBytes: number): void {
-    this.#copies.setMaxBytes(maxBytes);
-  }
-
-  /** Bytes held now (never above `maxBytes`). */
-  get bytes(): number {
-    return this.#copies.bytes;
-  }
-
-  /** Copies held now. */
-  get size(): number {
-    return this.#copies.size;
-  }
-
-  /** The local clock, as this L1 reads it. */
-  now(): number {
-    return this.clock();
-  }
-
-  /**
-   * Counts the invalidations made through this isolate. A read takes it before asking Redis
-   * and passes it to {@link keep}: a copy whose read raced an invalidation of this isolate is
-   * not kept, so such an invalidation takes effect at once.
-   */
-  get generation(): number {
-    return this.#generation;
+  constructor(maxBytes = DEFAULT_L1_BYTES, clock: () => number = Date.now) {
+    super(maxBytes, (copy) => copy.entry.tags, clock);
   }
 
   /** Looks up `key` for a caller accepting copies confirmed up to `maxStaleMs` ago. */
   lookup(key: string, maxStaleMs: number): L1Lookup {
-    const copy = this.#copies.use(key);
+    const copy = this.use(key);
     if (!copy) return { kind: "none" };
-    const now = this.clock();
+    const now = this.now();
     if (now >= copy.freshUntil) {
-      this.#copies.delete(key);
+      this.forget(key);
       return { kind: "none" };
     }
     return now - copy.confirmedAt <= maxStaleMs ? { kind: "hit", copy } : { kind: "revalidate", copy };
   }
 
   /**
-   * Keeps a copy Redis just confirmed fresh (`nowUs` and `freshUntilUs` in Redis time).
-   * A copy larger than the whole budget is not kept.
+   * Keeps a copy Redis just confirmed fresh (`nowUs` and `freshUntilUs` in Redis time), unless
+   * an invalidation through this isolate came after `readGeneration`. Only fresh copies with a
+   * version are kept. A copy larger than the whole budget is not kept.
    */
   keep(key: string, entry: CacheEntry, version: string, timing: { nowUs: number; freshUntilUs: number; storedAtUs: number }, readGeneration: number): void {
-    const now = this.clock();
-    const bytes = sizeOf(key, entry);
-    this.#copies.delete(key);
-    if (readGeneration !== this.#generation || entry.stale || !version) return;
-    const copy: L1Copy = {
-      entry,
-      version,
-      confirmedAt: now,
-      freshUntil: now + (timing.freshUntilUs - timing.nowUs) / 1000,
-      storedAt: now - (timing.nowUs - timing.storedAtUs) / 1000,
-      bytes,
-    };
-    // Indexed before it is set: setting may evict it at once (larger than the budget), and
-    // eviction unindexes.
-    for (const tag of entry.tags) {
-      let keys = this.#byTag.get(tag);
-      if (!keys) this.#byTag.set(tag, (keys = new Set()));
-      keys.add(key);
+    if (entry.stale || !version) {
+      this.forget(key);
+      return;
     }
-    if (!this.#copies.set(key, copy)) this.#unindex(key, copy);
+    const now = this.now();
+    this.store(
+      key,
+      {
+        entry,
+        version,
+        confirmedAt: now,
+        freshUntil: now + (timing.freshUntilUs - timing.nowUs) / 1000,
+        storedAt: now - (timing.nowUs - timing.storedAtUs) / 1000,
+        bytes: sizeOf(key, entry),
+      },
+      readGeneration,
+    );
   }
 
   /** Redis confirmed the copy unchanged: it counts as confirmed now. */
   confirm(key: string, timing: { nowUs: number; freshUntilUs: number }): void {
-    const copy = this.#copies.get(key);
+    const copy = this.peek(key);
     if (!copy) return;
-    const now = this.clock();
+    const now = this.now();
     copy.confirmedAt = now;
     copy.freshUntil = now + (timing.freshUntilUs - timing.nowUs) / 1000;
   }
 
   /** Drops the copy of `key`, as a change made through this isolate does. */
   drop(key: string): void {
-    this.#generation++;
-    this.#copies.delete(key);
-  }
-
-  #unindex(key: string, copy: L1Copy): void {
-    for (const tag of copy.entry.tags) {
-      const keys = this.#byTag.get(tag);
-      keys?.delete(key);
-      if (keys?.size === 0) this.#byTag.delete(tag);
-    }
-  }
-
-  /** Drops every copy, as a new isolate starts with none. */
-  clear(): void {
-    this.#generation++;
-    this.#copies.clear();
+    this.dropCopies([], [key]);
   }
 
   /** Drops every copy carrying one of `tags`, and those of `keys`. */
   invalidate(tags: readonly string[], keys: readonly string[]): void {
-    this.#generation++;
-    for (const tag of tags) for (const key of [...(this.#byTag.get(tag) ?? [])]) this.#copies.delete(key);
-    for (const key of keys) this.#copies.delete(key);
+    this.dropCopies(tags, keys);
   }
 }
 

@@ -1,4 +1,4 @@
-import { BoundedMap } from "../bounded-map";
+import { IsolateCopies } from "../isolate-copies";
 import { InflightMap } from "../inflight";
 
 /**
@@ -34,11 +34,8 @@ export interface BoardCopy<T = unknown> {
   bytes: number;
 }
 
-/** Pages and standings of hot boards, by read, in an LRU bounded by bytes. */
-export class LeaderboardL1 {
-  readonly #copies: BoundedMap<string, BoardCopy>;
-  readonly #byBoard = new Map<string, Set<string>>();
-  #generation = 0;
+/** Pages and standings of hot boards, by read, in the isolate's LRU bounded by bytes ({@link IsolateCopies}). */
+export class LeaderboardL1 extends IsolateCopies<BoardCopy> {
   /** Reads from Redis in flight, by read and generation: concurrent readers share one. */
   readonly inflight = new InflightMap();
 
@@ -46,57 +43,17 @@ export class LeaderboardL1 {
    * @param maxBytes budget in bytes (default {@link DEFAULT_LEADERBOARD_L1_BYTES})
    * @param clock the local clock (default Date.now)
    */
-  constructor(
-    maxBytes = DEFAULT_LEADERBOARD_L1_BYTES,
-    private readonly clock: () => number = Date.now,
-  ) {
-    this.#copies = new BoundedMap<string, BoardCopy>(Number.POSITIVE_INFINITY, {
-      maxBytes,
-      sizeOf: (_, copy) => copy.bytes,
-      onRemove: (key, copy) => this.#unindex(key, copy.board),
-    });
-  }
-
-  /** The budget in bytes. */
-  get maxBytes(): number {
-    return this.#copies.maxBytes;
-  }
-
-  /** Changes the budget, dropping the least recently used copies down to it. */
-  setBudget(maxBytes: number): void {
-    this.#copies.setMaxBytes(maxBytes);
-  }
-
-  /** Bytes held now (never above `maxBytes`). */
-  get bytes(): number {
-    return this.#copies.bytes;
-  }
-
-  /** Copies held now. */
-  get size(): number {
-    return this.#copies.size;
-  }
-
-  /** The local clock, as this L1 reads it. */
-  now(): number {
-    return this.clock();
-  }
-
-  /**
-   * Counts the changes made through this isolate. A read takes it before asking Redis and
-   * passes it to {@link keep}: what a read that raced such a change brings back is not kept.
-   */
-  get generation(): number {
-    return this.#generation;
+  constructor(maxBytes = DEFAULT_LEADERBOARD_L1_BYTES, clock: () => number = Date.now) {
+    super(maxBytes, (copy) => [copy.board], clock);
   }
 
   /** The copy of `read`, when Redis answered it no longer ago than `maxStaleMs` and it still shows the current version. */
   lookup<T>(read: string, maxStaleMs: number): BoardCopy<T> | undefined {
-    const copy = this.#copies.use(read);
+    const copy = this.use(read);
     if (!copy) return undefined;
-    const now = this.clock();
+    const now = this.now();
     if (now >= copy.until) {
-      this.#copies.delete(read);
+      this.forget(read);
       return undefined;
     }
     return now - copy.confirmedAt <= maxStaleMs ? (copy as BoardCopy<T>) : undefined;
@@ -107,32 +64,12 @@ export class LeaderboardL1 {
    * isolate came after `readGeneration`. A copy larger than the whole budget is not kept.
    */
   keep(read: string, board: string, value: unknown, until: number, readGeneration: number): void {
-    this.#copies.delete(read);
-    if (readGeneration !== this.#generation) return;
-    const bytes = sizeOf(read, value);
-    const copy: BoardCopy = { value, board, confirmedAt: this.clock(), until, bytes };
-    let reads = this.#byBoard.get(board);
-    if (!reads) this.#byBoard.set(board, (reads = new Set()));
-    reads.add(read);
-    if (!this.#copies.set(read, copy)) this.#unindex(read, board);
+    this.store(read, { value, board, confirmedAt: this.now(), until, bytes: sizeOf(read, value) }, readGeneration);
   }
 
   /** Drops every copy of `board`, as a change made through this isolate does. */
   dropBoard(board: string): void {
-    this.#generation++;
-    for (const read of [...(this.#byBoard.get(board) ?? [])]) this.#copies.delete(read);
-  }
-
-  /** Drops every copy, as a new isolate starts with none. */
-  clear(): void {
-    this.#generation++;
-    this.#copies.clear();
-  }
-
-  #unindex(read: string, board: string): void {
-    const reads = this.#byBoard.get(board);
-    reads?.delete(read);
-    if (reads?.size === 0) this.#byBoard.delete(board);
+    this.dropCopies([board]);
   }
 }
 
