@@ -24,25 +24,23 @@ const topScore = async (lb: Leaderboards, board: string, maxStaleMs: number) => 
 describe("leaderboard L1", () => {
   it("a hot top 10 costs no request within the bound, and one after it", async () => {
     const { lb } = isolate();
-    // The bound leaves room for the counter's own requests on a loaded machine: the Workers
-    // clock moves on I/O, and reading the counters is I/O.
-    const bound = 1500;
     const board = uniqueName("hot");
     await seed(lb, board);
     await lb.top(board, { limit: 10 }); // Redis learns the script (EVALSHA, NOSCRIPT, EVAL) outside the count
-    const first = await countRoundTrips(() => lb.top(board, { limit: 10, maxStaleMs: bound }));
-    expect(first.requests).toBe(1);
-    expect(first.result.l1).toBeUndefined();
-    const hits = await countRoundTrips(async () => {
+    // The first read and the hot ones run back to back inside one count: reading the counters is
+    // I/O, which moves the Workers clock, and may wait for a quiet endpoint.
+    const reads = await countRoundTrips(async () => {
+      const first = await lb.top(board, { limit: 10, maxStaleMs: 300 });
+      expect(first.l1).toBeUndefined(); // from Redis
       for (let i = 0; i < 20; i++) {
-        const page = await lb.top(board, { limit: 10, maxStaleMs: bound });
+        const page = await lb.top(board, { limit: 10, maxStaleMs: 300 });
         expect(page.l1).toBeDefined();
-        expect(page.entries.map((e) => e.member)).toEqual(first.result.entries.map((e) => e.member));
+        expect(page.entries.map((e) => e.member)).toEqual(first.entries.map((e) => e.member));
       }
     });
-    expect(hits.requests).toBe(0);
-    await sleep(bound + 50);
-    const after = await countRoundTrips(() => lb.top(board, { limit: 10, maxStaleMs: bound }));
+    expect(reads.requests).toBe(1);
+    await sleep(350);
+    const after = await countRoundTrips(() => lb.top(board, { limit: 10, maxStaleMs: 300 }));
     expect(after.requests).toBe(1);
     expect(after.result.l1).toBeUndefined();
   });
