@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { parse as parseToml } from "smol-toml";
@@ -71,7 +72,10 @@ export async function startMiniflareWorker(opts: {
   script?: string;
   /** Open the V8 inspector on a free loopback port. */
   inspect?: boolean;
+  /** Receives what the Worker prints (its console), instead of this process's stdout/stderr. */
+  onOutput?: (text: string) => void;
 }): Promise<MiniflareWorker> {
+  const onOutput = opts.onOutput;
   const { config } = opts.bundle;
   const before = new Set(workerdChildren());
   const mf = new Miniflare({
@@ -86,6 +90,13 @@ export async function startMiniflareWorker(opts: {
     compatibilityFlags: config.compatibility_flags ?? [],
     ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     bindings: { ...config.vars, ...opts.vars },
+    ...(onOutput
+      ? {
+          handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+            for (const stream of [stdout, stderr]) stream.on("data", (chunk: Buffer) => onOutput(chunk.toString("utf8")));
+          },
+        }
+      : {}),
   });
   const url = await mf.ready;
   const pid = workerdChildren().find((p) => !before.has(p)) ?? null;

@@ -9,7 +9,7 @@
  * documented timeout. Settings: `fuzz/settings.ts` (FUZZ_SEED, FUZZ_RUNS, FUZZ_FAULT_RUNS).
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../functions/app";
 import type { FaultConfig } from "../../local/faults";
 import { fallbackViolations } from "./fuzz/fallbacks";
@@ -75,11 +75,20 @@ async function target(vars: Record<string, string> = {}): Promise<Target> {
   }
 }
 
+/** After a failed test, what the Worker printed: kept quiet otherwise (see FuzzWorker.output). */
+function reportWorkerOutputOnFailure(current: () => Target | undefined): void {
+  afterEach(({ task }) => {
+    const output = current()?.worker.output();
+    if (task.result?.state === "fail" && output) console.error(`the Worker's output, last part:\n${output}`);
+  });
+}
+
 describe("fuzzing every documented operation", () => {
   let t: Target;
   beforeAll(async () => {
     t = await target();
   }, 180_000);
+  reportWorkerOutputOnFailure(() => t);
   afterAll(async () => {
     await t?.worker.stop();
     const lines = [...tally].map(([op, byStatus]) => `  ${op}: ${[...byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(" ")}`);
@@ -153,6 +162,7 @@ describe("fuzzing under injected Redis faults", () => {
   beforeAll(async () => {
     t = await target({ REDIS_TIMEOUT_MS: String(FAULT_TIMEOUT_MS) });
   }, 180_000);
+  reportWorkerOutputOnFailure(() => t);
   afterAll(async () => {
     t?.worker.stack.endpoint.clearFaults();
     await t?.worker.stop();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { Hono } from "hono";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { cache, edgeRedis, type EdgeRedisEnv, lock, problemHandler, rateLimit, type UpstashBindings } from "../../functions/hono";
 import { Locks } from "../../shared/lock";
 import { tokenBucket, type Policy } from "../../shared/ratelimit";
@@ -103,9 +103,13 @@ describe("lock()", () => {
     app.post("/boom", lock({ name }), () => {
       throw new Error("route failed");
     });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await app.request("/boom", { method: "POST" }, bindings);
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ type: "urn:problem:internal" });
+    // A bug is logged with its stack for the operator, never sent to the client.
+    expect(logged.mock.calls.flat().some((arg) => arg instanceof Error && arg.message === "route failed")).toBe(true);
+    logged.mockRestore();
     expect(await new Locks(testRedis()).status(name)).toEqual({ locked: false });
   });
 });
