@@ -47,7 +47,7 @@ local function wrong_type(reply)
 end
 `;
 
-/** A semaphore's lifetime: its two keys live until its last lease ends. */
+/** A semaphore's two keys: they live until its last lease ends, and drop places together. */
 const LUA_SEMAPHORE = String.raw`
 -- "GT": only ever later (when the last end is not known here; a key without expiry keeps none)
 local function live_until(lease_key, holders_key, at, only_later)
@@ -58,6 +58,12 @@ local function live_until(lease_key, holders_key, at, only_later)
     redis.call("PEXPIREAT", lease_key, fmt(at))
     redis.call("PEXPIREAT", holders_key, fmt(at))
   end
+end
+-- removes the places of these tokens (ended, or released) from both keys
+local function forget_places(lease_key, holders_key, tokens)
+  if #tokens == 0 then return end
+  redis.call("ZREM", lease_key, unpack(tokens))
+  redis.call("HDEL", holders_key, unpack(tokens))
 end
 `;
 
@@ -149,10 +155,7 @@ for i = 1, #all, 2 do
     latest = ends
   end
 end
-if #ended > 0 then
-  redis.call("ZREM", KEY.lease, unpack(ended))
-  redis.call("HDEL", KEY.holders, unpack(ended))
-end
+forget_places(KEY.lease, KEY.holders, ended)
 if mine then
   local fence = tonumber(redis.call("HGET", KEY.holders, ARG.token))
   if not fence then
@@ -189,7 +192,7 @@ export const RELEASE = defineScript<
   name: "lock-release",
   keys: ["lease", "holders", "fence", "released"],
   args: ["token", "fence", "retentionMs", "releaseMemoryMs"],
-  uses: [LUA_TIME, LUA_LOCK_STATE],
+  uses: [LUA_TIME, LUA_LOCK_STATE, LUA_SEMAPHORE],
   lua: String.raw`
 local old = redis.pcall("SET", KEY.lease, "R:" .. ARG.token .. ":" .. ARG.fence, "XX", "PX", ARG.retentionMs, "GET")
 if wrong_type(old) then
@@ -202,10 +205,7 @@ if wrong_type(old) then
     if ends >= now_ms and token == ARG.token then mine = true end
     if ends < now_ms or token == ARG.token then gone[#gone + 1] = token else live = live + 1 end
   end
-  if #gone > 0 then
-    redis.call("ZREM", KEY.lease, unpack(gone))
-    redis.call("HDEL", KEY.holders, unpack(gone))
-  end
+  forget_places(KEY.lease, KEY.holders, gone)
   if mine then
     if live == 0 then
       -- the last holder: leave a marker that keeps the semaphore's last fence, as an exclusive release does
