@@ -78,12 +78,21 @@ export function checkLimit(c: Context<AppEnv>, policies: readonly Policy[], id: 
 }
 
 function protect(group: "v1" | "public", keyOf: (c: Context<AppEnv>) => string | undefined | Promise<string | undefined>) {
+  // Policies checked exactly in Upstash: the package's own middleware, built once.
+  const exact = rateLimit<AppEnv>({
+    ...source(MIDDLEWARE_NAMESPACE),
+    policies: (c) => {
+      const guard = readRateConfig(c.env)[group];
+      return guard.kind === "policies" ? guard.policies : [];
+    },
+    key: keyOf,
+  });
   return createMiddleware<AppEnv>(async (c, next) => {
     const guard = readRateConfig(c.env)[group];
     if (guard.kind === "off") return next();
+    if (guard.kind === "policies") return exact(c, next);
     const key = await keyOf(c);
     if (key === undefined) return next();
-    if (guard.kind === "policies") return rateLimit({ ...source(MIDDLEWARE_NAMESPACE), policies: guard.policies, key: () => key })(c, next);
     if (!(await underLimit(c.env, guard, key))) throw bindingLimited(guard);
     await next();
     setHeaders(c, { "RateLimit-Policy": bindingPolicyHeader([guard]) });
