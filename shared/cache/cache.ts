@@ -5,7 +5,7 @@ import { assertRawReplies, type ScriptClient } from "../redis/client";
 import { invalidateCall, parseEvent, parseRead, parseStore, readCall, releaseCall, State, storeCall, type ReadResult, type StoreOutcome } from "./codec";
 import type { InflightMap } from "./inflight";
 import { isolateInflight, isolateL1, isolateStats } from "./isolate";
-import type { L1Cache, L1Copy } from "./l1";
+import type { L1Cache, L1Copy, L1Read } from "./l1";
 import { cacheKeys, type CacheKeys } from "./keys";
 import { validateKey, validateKeys, validateSeconds, validateTags } from "./limits";
 import { INVALIDATE, READ_ENTRY, RELEASE_LEASE, STORE_ENTRY } from "./scripts";
@@ -125,8 +125,9 @@ export class Cache {
       return fromCopy(l1.copy, this.#l1 as L1Cache);
     }
     const readAndSettle = async () => {
+      const sentAt = this.#sentAt();
       const read = await this.#read(key, "", false, l1.known);
-      return read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, l1.generation);
+      return read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, { generation: l1.generation, sentAt });
     };
     // Readers accepting L1 copies share one read when theirs lapsed together (a hot key under
     // load), but never one that started before an invalidation made here (the generation).
@@ -136,6 +137,11 @@ export class Cache {
         : await readAndSettle();
     this.#count(entry === null ? "misses" : entry.stale ? "staleHits" : "hits");
     return entry;
+  }
+
+  /** The L1's clock before a read is sent (0 without an L1: nothing is kept then). */
+  #sentAt(): number {
+    return this.#l1 ? this.#l1.now() : 0;
   }
 
   /** A servable L1 copy, or the version to revalidate and the L1 generation the read starts at. */
@@ -151,18 +157,18 @@ export class Cache {
    * The entry of a read, kept in L1 when the read accepted it (generation >= 0) and it is fresh;
    * when Redis said the held copy is unchanged, that copy, confirmed now.
    */
-  #l1Settle(key: string, read: ReadResult, generation: number): CacheEntry | null {
+  #l1Settle(key: string, read: ReadResult, l1Read: L1Read): CacheEntry | null {
     const l1 = this.#l1;
     const l1Key = this.keys.entry(key);
     if (read.unchanged) {
       const copy = l1 ? l1.lookup(l1Key, Number.POSITIVE_INFINITY) : { kind: "none" as const };
       if (copy.kind === "none" || !l1) return null; // dropped meanwhile by an invalidation here: absent to this caller
-      l1.confirm(l1Key, { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs! });
+      l1.confirm(l1Key, { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs! }, l1Read.sentAt);
       return { ...fromCopy(copy.copy, l1), l1: undefined };
     }
     const entry = read.entry ?? null;
-    if (l1 && generation >= 0 && entry && (read.state === State.Fresh || read.state === State.EarlyRefresh)) {
-      l1.keep(l1Key, entry, read.version ?? "", { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs!, storedAtUs: read.storedAtUs! }, generation);
+    if (l1 && l1Read.generation >= 0 && entry && (read.state === State.Fresh || read.state === State.EarlyRefresh)) {
+      l1.keep(l1Key, entry, read.version ?? "", { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs!, storedAtUs: read.storedAtUs! }, l1Read);
     }
     return entry;
   }
@@ -257,6 +263,7 @@ export class Cache {
     let known = l1.known;
     for (;;) {
       let read: ReadResult;
+      const sentAt = this.#sentAt();
       try {
         read = await this.#read(key, token, true, known);
       } catch (error) {
@@ -265,7 +272,7 @@ export class Cache {
         return bypass(await loader());
       }
       known = "";
-      const settled = read.state === State.Absent ? null : this.#l1Settle(key, read, l1.generation);
+      const settled = read.state === State.Absent ? null : this.#l1Settle(key, read, { generation: l1.generation, sentAt });
       if (read.unchanged && !settled) continue; // the held copy went meanwhile: read it again
       const entry = settled ?? undefined;
       if (entry && (read.state === State.Fresh || read.state === State.EarlyRefresh || read.state === State.Stale)) {

@@ -23,7 +23,10 @@ export interface L1Copy {
   entry: CacheEntry;
   /** The id of the store that wrote the entry: revalidation asks Redis whether it is still the one. */
   version: string;
-  /** Local time (ms) when Redis last confirmed it fresh. */
+  /**
+   * Local time (ms) when the read that last confirmed it fresh was sent: Redis looked at the
+   * entry at some moment after that, so the bound counts from there, never from the reply.
+   */
   confirmedAt: number;
   /** Local time (ms) when it stops being fresh, from its fresh-until in Redis time. */
   freshUntil: number;
@@ -63,37 +66,34 @@ export class L1Cache extends IsolateCopies<L1Copy> {
   }
 
   /**
-   * Keeps a copy Redis just confirmed fresh (`nowUs` and `freshUntilUs` in Redis time), unless
-   * an invalidation through this isolate came after `readGeneration`. Only fresh copies with a
-   * version are kept. A copy larger than the whole budget is not kept.
+   * Keeps a copy Redis confirmed fresh (`nowUs` and `freshUntilUs` in Redis time) in a read
+   * sent at `read.sentAt` (local time), unless an invalidation through this isolate came after
+   * `read.generation`. Only fresh copies with a version are kept. A copy larger than the whole
+   * budget is not kept.
    */
-  keep(key: string, entry: CacheEntry, version: string, timing: { nowUs: number; freshUntilUs: number; storedAtUs: number }, readGeneration: number): void {
+  keep(key: string, entry: CacheEntry, version: string, timing: { nowUs: number; freshUntilUs: number; storedAtUs: number }, read: L1Read): void {
     if (entry.stale || !version) {
       this.forget(key);
       return;
     }
-    const now = this.now();
     this.store(
       key,
       {
         entry,
         version,
-        confirmedAt: now,
-        freshUntil: now + (timing.freshUntilUs - timing.nowUs) / 1000,
-        storedAt: now - (timing.nowUs - timing.storedAtUs) / 1000,
+        ...confirmedBy(read, timing),
+        storedAt: this.now() - (timing.nowUs - timing.storedAtUs) / 1000,
         bytes: sizeOf(key, entry),
       },
-      readGeneration,
+      read.generation,
     );
   }
 
-  /** Redis confirmed the copy unchanged: it counts as confirmed now. */
-  confirm(key: string, timing: { nowUs: number; freshUntilUs: number }): void {
+  /** Redis confirmed the copy unchanged in a read sent at `sentAt`: it counts as confirmed then. */
+  confirm(key: string, timing: { nowUs: number; freshUntilUs: number }, sentAt: number): void {
     const copy = this.peek(key);
     if (!copy) return;
-    const now = this.now();
-    copy.confirmedAt = now;
-    copy.freshUntil = now + (timing.freshUntilUs - timing.nowUs) / 1000;
+    Object.assign(copy, confirmedBy({ sentAt }, timing));
   }
 
   /** Drops the copy of `key`, as a change made through this isolate does. */
@@ -105,6 +105,24 @@ export class L1Cache extends IsolateCopies<L1Copy> {
   invalidate(tags: readonly string[], keys: readonly string[]): void {
     this.dropCopies(tags, keys);
   }
+}
+
+/**
+ * A read of Redis as the L1 sees it: the generation it started at, and the local time it was
+ * sent (taken before the request, so a slow reply cannot stretch the bound).
+ */
+export interface L1Read {
+  generation: number;
+  sentAt: number;
+}
+
+/**
+ * When a copy was confirmed, and until when it is fresh, on the local clock. Both count from
+ * the moment the read was sent: Redis measured the time left at some moment after it, so the
+ * copy stops being served no later than Redis would stop serving it.
+ */
+function confirmedBy(read: { sentAt: number }, timing: { nowUs: number; freshUntilUs: number }): { confirmedAt: number; freshUntil: number } {
+  return { confirmedAt: read.sentAt, freshUntil: read.sentAt + (timing.freshUntilUs - timing.nowUs) / 1000 };
 }
 
 /** Bytes a copy holds, roughly: its value, key and tags as UTF-16, plus a fixed overhead. */

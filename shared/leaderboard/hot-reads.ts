@@ -50,11 +50,12 @@ export async function hotRead<T extends object>(hot: HotRead<T>): Promise<(T & F
   return l1.inflight.run(
     `${generation}\n${key}`,
     async () => {
+      const sentAt = l1.now();
       const value = await hot.read();
       const version = value === null ? undefined : hot.versionOf(value);
       if (value === null || version === undefined) return value;
       const until = validUntil(target, version, l1.now());
-      if (until !== undefined) l1.keep(key, hot.board, deepFreeze(value), until, generation);
+      if (until !== undefined) l1.keep(key, hot.board, deepFreeze(value), until, { generation, sentAt });
       return value;
     },
     JOIN_MS,

@@ -27,7 +27,7 @@ export interface BoardCopy<T = unknown> {
   value: T;
   /** The board's identity (its state key, so the prefix is in it): what a change drops. */
   board: string;
-  /** Local time (ms) when Redis answered it. */
+  /** Local time (ms) when the read Redis answered was sent: the bound counts from there, never from the reply. */
   confirmedAt: number;
   /** Local time (ms) from which it shows a past version (its period's end); Infinity when never. */
   until: number;
@@ -60,11 +60,12 @@ export class LeaderboardL1 extends IsolateCopies<BoardCopy> {
   }
 
   /**
-   * Keeps what Redis just answered for `read` on `board`, unless a change made through this
-   * isolate came after `readGeneration`. A copy larger than the whole budget is not kept.
+   * Keeps what Redis answered for `read` on `board` to a request sent at `sentAt` (local time),
+   * unless a change made through this isolate came after `readGeneration`. A copy larger than
+   * the whole budget is not kept.
    */
-  keep(read: string, board: string, value: unknown, until: number, readGeneration: number): void {
-    this.store(read, { value, board, confirmedAt: this.now(), until, bytes: sizeOf(read, value) }, readGeneration);
+  keep(read: string, board: string, value: unknown, until: number, { generation, sentAt }: { generation: number; sentAt: number }): void {
+    this.store(read, { value, board, confirmedAt: sentAt, until, bytes: sizeOf(read, value) }, generation);
   }
 
   /** Drops every copy of `board`, as a change made through this isolate does. */

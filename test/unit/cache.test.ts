@@ -160,18 +160,37 @@ describe("L1 budget and bounds (no Redis)", () => {
     const l1 = new L1Cache(2_000, () => now);
     const entry = (n: number, tags: string[] = []) => ({ value: json("x".repeat(n)), tags, ageSeconds: 0, ttlSeconds: 60, stale: false });
     const timing = { nowUs: 0, freshUntilUs: 60_000_000, storedAtUs: 0 };
-    l1.keep("a", entry(100, ["t"]), "v", timing, l1.generation);
+    l1.keep("a", entry(100, ["t"]), "v", timing, { generation: l1.generation, sentAt: now });
     expect(l1.lookup("a", 500).kind).toBe("hit");
     now += 600;
     expect(l1.lookup("a", 500).kind).toBe("revalidate");
-    l1.keep("big", entry(5_000), "v", timing, l1.generation); // over the whole budget: not kept
+    l1.keep("big", entry(5_000), "v", timing, { generation: l1.generation, sentAt: now }); // over the whole budget: not kept
     expect(l1.lookup("big", 500).kind).toBe("none");
     const stale = l1.generation;
     l1.invalidate(["t"], []);
     expect(l1.lookup("a", 10_000).kind).toBe("none");
-    l1.keep("a", entry(100, ["t"]), "v", timing, stale); // a read that raced the invalidation
+    l1.keep("a", entry(100, ["t"]), "v", timing, { generation: stale, sentAt: now }); // a read that raced the invalidation
     expect(l1.lookup("a", 10_000).kind).toBe("none");
-    for (let i = 0; i < 50; i++) l1.keep(`k${i}`, entry(100), "v", timing, l1.generation);
+    for (let i = 0; i < 50; i++) l1.keep(`k${i}`, entry(100), "v", timing, { generation: l1.generation, sentAt: now });
     expect(l1.bytes).toBeLessThanOrEqual(2_000);
+  });
+
+  it("counts the bound and the TTL from when the read was sent, not from when the reply came", async () => {
+    const { L1Cache } = await import("../../shared/cache/l1");
+    let now = 10_000;
+    const l1 = new L1Cache(1 << 20, () => now);
+    const entry = { value: json("x"), tags: [], ageSeconds: 0, ttlSeconds: 1, stale: false };
+    // Sent at 10 000, answered 400 ms later with 1 s of freshness left as Redis saw it.
+    const read = { generation: l1.generation, sentAt: now };
+    now += 400;
+    l1.keep("slow", entry, "v", { nowUs: 5_000_000, freshUntilUs: 6_000_000, storedAtUs: 5_000_000 }, read);
+    expect(l1.lookup("slow", 500).kind).toBe("hit");
+    now += 101; // 501 ms after the read was sent: a change Redis saw just after it may be that old
+    expect(l1.lookup("slow", 500).kind).toBe("revalidate");
+    l1.confirm("slow", { nowUs: 5_500_000, freshUntilUs: 6_000_000 }, now - 300); // revalidated by a read sent 300 ms ago
+    expect(l1.lookup("slow", 299).kind).toBe("revalidate");
+    expect(l1.lookup("slow", 300).kind).toBe("hit");
+    now += 200; // 500 ms of freshness left at the revalidation's send time: gone at +500, not +800
+    expect(l1.lookup("slow", 60_000).kind).toBe("none");
   });
 });

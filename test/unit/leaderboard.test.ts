@@ -296,3 +296,27 @@ describe("scripts", () => {
     }
   });
 });
+
+describe("leaderboard L1 bounds (no Redis)", () => {
+  it("counts the bound from when the read was sent, not from when the reply came", async () => {
+    const { LeaderboardL1 } = await import("../../shared/leaderboard/isolate");
+    let now = 10_000;
+    const l1 = new LeaderboardL1(1 << 20, () => now);
+    const read = { generation: l1.generation, sentAt: now };
+    now += 400; // a slow reply
+    l1.keep("top", "board", { entries: [] }, Number.POSITIVE_INFINITY, read);
+    expect(l1.lookup("top", 500)).toBeDefined();
+    now += 101;
+    expect(l1.lookup("top", 500)).toBeUndefined();
+    expect(l1.lookup("top", 501)).toBeDefined();
+  });
+
+  it("keeps nothing from a read that raced a change made through the same isolate", async () => {
+    const { LeaderboardL1 } = await import("../../shared/leaderboard/isolate");
+    const l1 = new LeaderboardL1(1 << 20, () => 0);
+    const read = { generation: l1.generation, sentAt: 0 };
+    l1.dropBoard("board");
+    l1.keep("top", "board", { entries: [] }, Number.POSITIVE_INFINITY, read);
+    expect(l1.lookup("top", 60_000)).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@ import { Cache, InflightMap, json } from "../../shared/cache";
 import { readCall } from "../../shared/cache/codec";
 import { L1Cache } from "../../shared/cache/l1";
 import { READ_ENTRY } from "../../shared/cache/scripts";
-import { api, countRoundTrips, sleep, testRedis, uniqueName } from "./helpers";
+import { api, countRoundTrips, sleep, slowReplies, testRedis, uniqueName } from "./helpers";
 
 /**
  * The in-isolate L1: reads that accept a bounded staleness are answered from memory. Each
@@ -84,6 +84,27 @@ describe("cache L1", () => {
       await sleep(25);
     }
     expect(Date.now() - invalidatedAt).toBeLessThanOrEqual(bound + 1000);
+  });
+
+  it("a slow reply does not stretch the bound: it counts from when the read was sent", async () => {
+    const prefix = uniqueName("l1");
+    let now = Date.now();
+    const { redis, beforeNextReply } = slowReplies();
+    const a = new Cache(redis, { prefix, l1: new L1Cache(1 << 20, () => now), inflight: new InflightMap(), onBackgroundError: () => {} });
+    const b = isolate(prefix);
+    const bound = 1_000;
+    await a.set("k", json("old"), { ttl: 60, tags: ["t"] });
+    // Redis answers A's read; then B invalidates, and the reply takes 800 ms to reach A.
+    const sentAt = now;
+    beforeNextReply(async () => {
+      await b.cache.invalidate({ tags: ["t"] });
+      now += 800;
+    });
+    expect((await a.get("k", { maxStaleMs: bound }))?.value).toEqual(json("old"));
+    now = sentAt + bound - 50;
+    expect((await a.get("k", { maxStaleMs: bound }))?.l1).toBeDefined(); // within the bound of the invalidation
+    now = sentAt + bound + 50;
+    expect(await a.get("k", { maxStaleMs: bound })).toBeNull(); // not the reply's arrival + bound
   });
 
   it("never serves a copy past its own TTL, whatever the bound", async () => {

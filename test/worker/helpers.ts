@@ -25,6 +25,26 @@ export function api(path: string, init: RequestInit & { auth?: boolean } = {}): 
   return SELF.fetch(`http://worker.test${path}`, { ...rest, headers });
 }
 
+/**
+ * A test Redis client whose next script reply is held back while `hook` runs: what happens in
+ * `hook` happens after Redis answered and before the caller sees the answer (a slow reply).
+ */
+export function slowReplies(): { redis: RedisClient; beforeNextReply(hook: () => Promise<void>): void } {
+  const redis = testRedis();
+  let pending: (() => Promise<void>) | undefined;
+  const held = async <T>(reply: Promise<T>): Promise<T> => {
+    const answer = await reply;
+    const hook = pending;
+    pending = undefined;
+    if (hook) await hook();
+    return answer;
+  };
+  const slow = Object.create(redis) as RedisClient;
+  slow.evalsha = ((...args: Parameters<RedisClient["evalsha"]>) => held(redis.evalsha(...args))) as RedisClient["evalsha"];
+  slow.eval = ((...args: Parameters<RedisClient["eval"]>) => held(redis.eval(...args))) as RedisClient["eval"];
+  return { redis: slow, beforeNextReply: (hook) => void (pending = hook) };
+}
+
 /** A JSON body for `api()`. */
 export function json(value: unknown, init: RequestInit = {}): RequestInit {
   return { method: "POST", ...init, body: JSON.stringify(value) };

@@ -2,7 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../functions/index";
 import { DEFAULT_BOARD, LeaderboardL1, Leaderboards, type BoardConfig, type MemberStanding } from "../../shared/leaderboard";
-import { api, countRoundTrips, json, sleep, testRedis, uniqueName } from "./helpers";
+import { api, countRoundTrips, json, sleep, slowReplies, testRedis, uniqueName } from "./helpers";
 import { PREFIX } from "./leaderboard-helpers";
 
 /**
@@ -130,6 +130,28 @@ describe("leaderboard L1", () => {
       await sleep(25);
     }
     expect(Date.now() - submittedAt).toBeLessThanOrEqual(bound + 1000);
+  });
+
+  it("a slow reply does not stretch the bound: it counts from when the read was sent", async () => {
+    let now = Date.now();
+    const { redis, beforeNextReply } = slowReplies();
+    const config: BoardConfig = { ...DEFAULT_BOARD };
+    const a = new Leaderboards(redis, { prefix: PREFIX, boards: () => config, l1: new LeaderboardL1(1 << 20, () => now) });
+    const b = isolate();
+    const board = uniqueName("hot");
+    const bound = 1_000;
+    await seed(b.lb, board);
+    // Redis answers A's read; then B submits, and the reply takes 800 ms to reach A.
+    const sentAt = now;
+    beforeNextReply(async () => {
+      await b.lb.submit(board, "m5", 1000);
+      now += 800;
+    });
+    expect(await topScore(a, board, bound)).toBe(111);
+    now = sentAt + bound - 50;
+    expect(await topScore(a, board, bound)).toBe(111); // within the bound of the submit
+    now = sentAt + bound + 50;
+    expect(await topScore(a, board, bound)).toBe(1000); // not the reply's arrival + bound
   });
 
   it("never shows a daily page past the end of its day, whatever the bound", async () => {
