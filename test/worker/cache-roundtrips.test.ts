@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cache, json } from "../../shared/cache";
+import { CacheStats } from "../../shared/cache/stats";
 import { countRoundTrips, testRedis, uniqueName } from "./helpers";
 
 /**
@@ -69,6 +70,29 @@ describe("round trips", () => {
     expect(await billed(() => cache.invalidate({ tags: ["t0"] }))).toBe(4);
     expect(await billed(() => cache.delete("two"))).toBe(4);
     expect(await billed(() => cache.invalidate({ keys: ["one", "many"], mode: "soft" }))).toBe(3 + 2 * 2);
+  });
+
+  it("billed commands of a statistics flush: EVALSHA + one HINCRBY per kind, + an HDEL and a PEXPIRE once per new minute", async () => {
+    const redis = testRedis();
+    const key = `${uniqueName("rt")}:cache:stats`;
+    let now = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
+    const stats = new CacheStats(5_000, () => now);
+    const recordAll = () => {
+      for (const kind of ["hits", "staleHits", "misses", "fills"] as const) stats.record(kind, 2);
+    };
+    recordAll();
+    await stats.flushIfDue(redis, `${key}:warm`); // the script is known to Redis before the count
+    const overhead = await redisWork(redis, async () => {});
+    const billed = async (fn: () => Promise<unknown>) => (await redisWork(redis, fn)) - overhead;
+    now += 60_000; // a new minute, all four kinds counted
+    recordAll();
+    expect(await billed(() => stats.flushIfDue(redis, key))).toBe(1 + 4 + 2);
+    now += 5_000; // the same minute again
+    recordAll();
+    expect(await billed(() => stats.flushIfDue(redis, key))).toBe(1 + 4);
+    now += 1_000; // not due yet: nothing is sent
+    stats.record("hits");
+    expect(await billed(() => stats.flushIfDue(redis, key))).toBe(0);
   });
 
   it("a miss that loads and stores is two requests plus the loader", async () => {
