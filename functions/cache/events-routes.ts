@@ -7,8 +7,18 @@ import { createRouter, redisOf } from "../platform/router";
 import { coreCheck } from "../platform/validation";
 import { readCacheConfig } from "./config";
 
-/** A heartbeat comment at least this often, so proxies keep the stream open and a gone client is noticed. */
+/** A heartbeat comment at least this often (25 s), so proxies keep the stream open and a gone client is noticed. */
 export const HEARTBEAT_MS = 25_000;
+
+/**
+ * The stream's timing, read by every new stream. A test seam, not configuration: tests shorten
+ * `heartbeatMs` to see heartbeats in milliseconds through the Worker's own fetch (they run in its
+ * isolate); no var or query parameter reaches it, so a deployed Worker always uses {@link HEARTBEAT_MS}.
+ * @default { heartbeatMs: HEARTBEAT_MS }
+ * @example
+ * eventStreamTiming.heartbeatMs = 50; // in a test, restored afterwards
+ */
+export const eventStreamTiming: { heartbeatMs: number } = { heartbeatMs: HEARTBEAT_MS };
 
 const Tags = z
   .string()
@@ -68,7 +78,7 @@ export const eventRoutes = createRouter().openapi(route, (c) => {
     },
     end: close,
   });
-  const heartbeat = setInterval(() => send(": heartbeat\n\n"), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => send(": heartbeat\n\n"), eventStreamTiming.heartbeatMs);
   c.req.raw.signal?.addEventListener("abort", close);
   send(": subscribed\n\n");
   return new Response(readable, {

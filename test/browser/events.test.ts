@@ -2,8 +2,9 @@
  * The live invalidation feed, against GET /v1/events (Server-Sent Events): each invalidation
  * arrives as `event: invalidation`, `id: <string>`, `data: {"tags","keys","mode","at"}`, with
  * heartbeat comments at least every 30 s; `?tags=a,b` narrows the stream to those tags.
- * This file fails until the Worker serves /v1/events: the feed then shows
- * "Disconnected (404 Not found: No route for GET /v1/events)".
+ * This file checks the console's feed view against the Worker's real route: it connects, an
+ * invalidation made through the API is drawn with its mode and id, and the tag filter keeps
+ * out an unrelated tag. The route's own contract is tested in test/worker/events-route.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { api, errorsOf, openConsole, snapshot, uid, useBrowser } from "./browser";

@@ -1,8 +1,8 @@
 /**
  * The feed view in Chromium against a stream of the /v1/events contract, answered in the
- * browser (page.route) so it runs before the Worker serves the route: events are drawn newest
- * first, and after the stream ends the page reconnects with Last-Event-ID and the bearer
- * header, and shows the next error visibly. The same view against the real route is
+ * browser (page.route) so the events, the stream's end and the error are exact: events are
+ * drawn newest first, and after the stream ends the page reconnects with Last-Event-ID and the
+ * bearer header, and shows the next error visibly. The same view against the real route is
  * events.test.ts.
  */
 import type { Request } from "playwright-core";
@@ -55,7 +55,9 @@ describe("feed view (contract stream)", () => {
     await panel.getByRole("button", { name: "Apply" }).click();
     await expect.poll(() => requests.at(-1)?.url()).toMatch(/\/v1\/events\?tags=users,prices$/);
 
-    await snapshot(page, "feed");
+    // Not "feed": that name is events.test.ts's screenshot of the real route, which this
+    // faked stream (ending "Disconnected") would otherwise overwrite.
+    await snapshot(page, "feed-contract");
     await browser.context.unrouteAll();
     expect(errorsOf(page)).toEqual([]);
   });
