@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AppEnv } from "../../functions/platform/app-env";
 import { requireApiToken } from "../../functions/platform/auth";
 import { guardAuthFailures, LocalBlocks, type BindingLimit } from "../../functions/platform/protection";
-import { api, clearFaults, countRoundTrips, json, setFaults, uniqueName } from "./helpers";
+import { api, clearFaults, countCacheRoute, countRoundTrips, json, setFaults, uniqueName } from "./helpers";
 import { callWorker as call, parseList, problem, scanAll } from "./rate-helpers";
 
 /**
@@ -49,7 +49,7 @@ describe("by default (Cloudflare's rate-limiting bindings)", () => {
     expect((await api(`/v1/cache/${key}`, json({ value: 1, ttl: 60 }, { method: "PUT" }))).status).toBe(201);
     const get = () => call(`/v1/cache/${key}`, { headers: { "CF-Connecting-IP": freshIp() } }, { RATE_POLICIES: undefined });
     await get();
-    const { result: res, requests } = await countRoundTrips(get);
+    const { result: res, requests } = await countCacheRoute(get, 1);
     expect(res.status).toBe(200);
     expect(requests).toBe(1);
     expect(parseList(res.headers.get("RateLimit-Policy")!)).toEqual([{ value: "api", params: { q: 10_000, w: 10 } }]);
