@@ -1,3 +1,5 @@
+import { waitAtMost } from "./wait-at-most";
+
 /**
  * Per-isolate single flight: concurrent calls for one key share one operation (one read, at
  * most one load). Keep one map per isolate (a module-level instance) and pass it to every core
@@ -17,7 +19,7 @@ export class InflightMap {
   async run<T>(key: string, operation: () => Promise<T>, joinMs: number): Promise<T> {
     const current = this.#calls.get(key) as Promise<T> | undefined;
     if (current) {
-      const joined = await withTimeout(current, joinMs);
+      const joined = await waitAtMost(current, joinMs);
       if (joined.done) return joined.value;
       return operation();
     }
@@ -28,17 +30,5 @@ export class InflightMap {
     } finally {
       if (this.#calls.get(key) === promise) this.#calls.delete(key);
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<{ done: false }>((resolve) => {
-    timer = setTimeout(() => resolve({ done: false }), ms);
-  });
-  try {
-    return await Promise.race([promise.then((value) => ({ done: true as const, value })), timeout]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -1,4 +1,5 @@
-import { isRedisUnavailable, RedisUnavailableError } from "../errors";
+import { isRedisUnavailable } from "../errors";
+import { withRedisDeadline } from "../redis/deadline";
 import { assertRawReplies, type RedisClient } from "../redis/client";
 import type { BlockCache } from "./block-cache";
 import {
@@ -127,7 +128,7 @@ export class RateLimiter {
    */
   async reset(identity: Identity): Promise<void> {
     const targets = this.#targets(identity);
-    await withTimeout(this.#redis.del(...targets.map((t) => t.key)), this.#timeoutMs);
+    await withRedisDeadline(this.#redis.del(...targets.map((t) => t.key)), this.#timeoutMs);
     if (this.#cache) for (const target of targets) this.#cache.delete(target.key);
     if (this.#leases) for (const target of targets) this.#leases.delete(target.key);
   }
@@ -137,7 +138,7 @@ export class RateLimiter {
     const sentAt = this.#now();
     // A lease only for the policies whose lease cannot pay this cost (another policy's may).
     const wanted = targets.map((t) => (leasing && leasing.units(t.key, sentAt) < cost ? t.policy.lease!.units : 0));
-    const request = withTimeout(CHECK.run(this.#redis, buildCheck(mode, cost, targets, wanted)), this.#timeoutMs);
+    const request = withRedisDeadline(CHECK.run(this.#redis, buildCheck(mode, cost, targets, wanted)), this.#timeoutMs);
     if (leasing) leasing.track(targets.filter((_, i) => wanted[i]! > 0).map((t) => t.key), request);
     const { results, blockMs, grants } = parseCheck(await request, targets);
     const cache = this.#cache;
@@ -173,15 +174,4 @@ export class RateLimiter {
 /** How long a check of these policies waits for Redis: the shortest of their timeouts. */
 export function timeoutOf(policies: readonly Policy[]): number {
   return Math.min(...policies.map((p) => p.timeoutMs ?? DEFAULT_TIMEOUT_MS));
-}
-
-/** Rejects with RedisUnavailableError after `ms`, so no caller ever waits longer. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer within ${ms} ms`, "timeout")), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
 }
