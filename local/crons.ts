@@ -5,8 +5,9 @@ import { parse } from "smol-toml";
 /**
  * Cron Triggers under `npm start`. `wrangler dev` never fires them on their schedule, so the
  * launcher does, as Cloudflare would: each expression of `[triggers] crons` in wrangler.toml,
- * in UTC, at the start of each matching minute, with `controller.cron` as written and
- * `scheduledTime` the minute it was due. Expressions use Cloudflare's syntax: five fields,
+ * in UTC, at the start of each matching minute, with `controller.cron` as written. The Worker
+ * sees `scheduledTime` as the moment of the firing, a few milliseconds into that minute (see
+ * {@link fireCronOnWrangler}). Expressions use Cloudflare's syntax: five fields,
  * weekdays 1–7 or SUN–SAT with 1 = Sunday (Quartz style), `L`, `W` and `#`.
  */
 
@@ -16,8 +17,8 @@ export interface CronSettings {
   enabled: boolean;
   /**
    * `LOCAL_CRON_SPEEDUP=N` runs the cron clock N times faster than real time, starting now
-   * (1–3600, default 1): with 60, every-minute crons fire each second with `scheduledTime`
-   * one minute apart, so tests and demos need not wait. The Worker's code path is the same.
+   * (1–3600, default 1): with 60, every-minute crons fire each second, each logged for the
+   * minute it stands for, so tests and demos need not wait. The Worker's code path is the same.
    */
   speedup: number;
 }
