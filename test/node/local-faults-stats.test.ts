@@ -9,6 +9,16 @@ import { waitFor } from "./processes";
 let stack: LocalStack;
 const p = keyPrefix();
 
+/**
+ * What Node's fetch throws when the endpoint destroys the socket without a reply (after reading
+ * the whole request, so the peer sees a clean close rather than a reset).
+ */
+const SOCKET_CLOSED = expect.objectContaining({
+  name: "TypeError",
+  message: "fetch failed",
+  cause: expect.objectContaining({ code: "UND_ERR_SOCKET", message: "other side closed" }),
+});
+
 beforeAll(async () => {
   stack = await startLocalStack();
 });
@@ -110,14 +120,14 @@ describe("faults", () => {
 
   it("drops the connection while down with drop", async () => {
     stack.endpoint.setFaults({ down: "drop" });
-    await expect(rest(stack.endpoint, "/", { body: ["PING"] })).rejects.toThrow();
+    await expect(rest(stack.endpoint, "/", { body: ["PING"] })).rejects.toThrow(SOCKET_CLOSED);
     stack.endpoint.clearFaults();
     expect(await command(stack.endpoint, "PING")).toBe("PONG");
   });
 
   it("applies the write but loses the reply with dropReplyAfterApply", async () => {
     await rest(stack.endpoint, "/__control/faults", { method: "PUT", body: { dropReplyAfterApply: 1 } });
-    await expect(rest(stack.endpoint, "/", { body: ["INCR", `${p}applied`] })).rejects.toThrow();
+    await expect(rest(stack.endpoint, "/", { body: ["INCR", `${p}applied`] })).rejects.toThrow(SOCKET_CLOSED);
     // Only the next request was affected, and its write is in Redis.
     expect(await command(stack.endpoint, "GET", `${p}applied`)).toBe("1");
     expect((await rest(stack.endpoint, "/__control/faults")).json).toEqual({ dropReplyAfterApply: 0 });

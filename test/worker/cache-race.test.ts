@@ -131,9 +131,16 @@ describe("stampede", () => {
     // Two isolates: each has its own in-flight map.
     const holder = new Cache(testRedis(), { prefix, leaseMs: 10_000, inflight: new InflightMap() });
     const other = new Cache(testRedis(), { prefix, waitMs: 300, inflight: new InflightMap() });
+    let loadStarted!: () => void;
     let release!: () => void;
-    const blocked = holder.fetch("k", () => new Promise<Loaded>((r) => (release = () => r({ value: json("late") }))), { ttl: 60 });
-    await sleep(50); // the holder has read and taken the lease; its loader hangs
+    const loading = new Promise<void>((r) => (loadStarted = r));
+    const gate = new Promise<void>((r) => (release = r));
+    const blocked = holder.fetch("k", async (): Promise<Loaded> => {
+      loadStarted();
+      await gate;
+      return { value: json("late") };
+    }, { ttl: 60 });
+    await loading; // the holder has read and taken the lease (it loads only then); its loader hangs
     const started = Date.now();
     const mine = await other.fetch("k", async () => ({ value: json("mine") }), { ttl: 60 });
     expect(mine).toMatchObject({ status: "MISS", value: json("mine") });
