@@ -46,7 +46,6 @@ export function devBanner(info: DevBannerInfo): string {
     ...(info.redis ? [`  Redis:     redis://127.0.0.1:${info.redis.port} (private, password-protected; data in ${where(info.redis.dir)})`] : []),
     "",
     `  Serves only requests for 127.0.0.1, localhost or [::1] on this port; cron triggers refuse cross-site pages.`,
-    `  (wrangler's own "Ready on" line names its internal port, behind this one: use ${workerUrl}.)`,
     "",
     `  curl -H "Authorization: Bearer ${info.apiToken}" ${workerUrl}/v1/locks/demo`,
     "",

@@ -31,14 +31,16 @@ export const QUIET_WRANGLER_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
- * Lines of wrangler's own that say nothing to a user of `npm start`: the docs-assets build it
- * runs (twice: wrangler 4.86 always rebuilds once its file watcher is ready, and names a
- * `src` folder this project does not have), and where the variables file it was given lives.
+ * Lines of wrangler's own that say nothing to a user of `npm start`, or mislead one: the
+ * docs-assets build it runs (twice: wrangler 4.86 always rebuilds once its file watcher is
+ * ready, and names a `src` folder this project does not have), where the variables file it was
+ * given lives, and its "Ready on" line, which names its internal port behind the launcher's.
  */
 export const WRANGLER_NOISE: readonly RegExp[] = [
   /^\[custom build\] /,
   /^The file .* changed, restarting build\.\.\.$/,
   /^Using secrets defined in /,
+  /Ready on http:\/\/127\.0\.0\.1:\d+/,
 ];
 
 /** Copies `from` to `to` line by line, leaving out the lines that match `noise`. */

@@ -202,7 +202,8 @@ describe("npm start", { timeout: 240_000 }, () => {
     expect(output).not.toMatch(/update available/i);
     expect(output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
     expect(output).not.toMatch(/restarting build|\[custom build\]/); // wrangler's build chatter
-    expect(output).toMatch(/Ready on http:\/\/127\.0\.0\.1:\d+/); // its other lines still pass through
+    expect(output).not.toMatch(/Ready on http:\/\/127\.0\.0\.1:\d+/); // wrangler's internal port: only the banner's URL is shown
+    expect(output).toContain("Your Worker has access to the following bindings"); // its other lines still pass through
   });
 
   it("reuses a kept token, serves the demo origin through the proxy, and fires crons on schedule to apply a scheduled invalidation", async () => {
