@@ -1,7 +1,7 @@
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { Cache } from "../../shared/cache/cache";
-import { parseCacheControl, responseTags } from "../../shared/cache/http-policy";
+import { responseTags, whyNotShareable } from "../../shared/cache/http-policy";
 import { MAX_KEY_BYTES, validateTags } from "../../shared/cache/limits";
 import { sha256Hex } from "../../shared/cache/memoize";
 import type { FetchResult, Loaded } from "../../shared/cache/types";
@@ -103,10 +103,8 @@ async function defaultKey(url: string): Promise<string> {
 async function loadedOf(c: Context, staticTags: readonly string[], maxBodyBytes: number): Promise<RouteLoaded> {
   const res = c.res;
   const contentType = res.headers.get("Content-Type") || "application/octet-stream";
-  const cc = parseCacheControl(res.headers.get("Cache-Control"));
   const declared = Number(res.headers.get("Content-Length") ?? Number.NaN);
-  const shareable =
-    res.status === 200 && !cc.has("no-store") && !cc.has("private") && !cc.has("no-cache") && !res.headers.has("Set-Cookie") && !(declared > maxBodyBytes);
+  const shareable = whyNotShareable(res.status, res.headers) === undefined && !(declared > maxBodyBytes);
   if (!shareable) return { value: bytes(new Uint8Array(), contentType), cache: false, shared: false };
   const body = new Uint8Array(await res.arrayBuffer());
   c.res = new Response(body, res);

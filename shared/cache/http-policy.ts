@@ -53,9 +53,8 @@ export function policyFromResponse(status: number, headers: Headers): HttpCacheP
   const bypass = (reason: HttpCachePolicy["reason"]): HttpCachePolicy => ({
     store: false, reason, ttl: 0, staleTtl: 0, staleIfErrorTtl: 0, tags: [],
   });
-  if (status !== 200) return bypass("status");
-  for (const reason of ["no-store", "private", "no-cache"] as const) if (cc.has(reason)) return bypass(reason);
-  if (headers.has("Set-Cookie")) return bypass("set-cookie");
+  const unshareable = whyNotShareable(status, headers, cc);
+  if (unshareable) return bypass(unshareable);
   const ttl = seconds(cc.get("s-maxage")) ?? seconds(cc.get("max-age")) ?? 0;
   if (ttl <= 0) return bypass("no-freshness");
   let tags: string[];
@@ -72,6 +71,22 @@ export function policyFromResponse(status: number, headers: Headers): HttpCacheP
     staleIfErrorTtl: seconds(cc.get("stale-if-error")) ?? 0,
     tags,
   };
+}
+
+/**
+ * Why a shared cache may not store this response, or undefined when it may: only a 200, and
+ * nothing that marks it per-user or uncacheable (`no-store`, `private`, `no-cache`, a
+ * `Set-Cookie`). The proxy and the Hono `cache()` middleware both decide by it.
+ */
+export function whyNotShareable(
+  status: number,
+  headers: Headers,
+  cc: Map<string, string | true> = parseCacheControl(headers.get("Cache-Control")),
+): "status" | "no-store" | "private" | "no-cache" | "set-cookie" | undefined {
+  if (status !== 200) return "status";
+  for (const reason of ["no-store", "private", "no-cache"] as const) if (cc.has(reason)) return reason;
+  if (headers.has("Set-Cookie")) return "set-cookie";
+  return undefined;
 }
 
 /** A delta-seconds value (RFC 9111 §1.2.2), capped at one year; undefined when absent or invalid. */
