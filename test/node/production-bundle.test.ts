@@ -5,6 +5,8 @@
  * a real Redis.
  */
 import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Miniflare } from "miniflare";
@@ -26,11 +28,19 @@ describe("the production bundle", () => {
   let worker: MiniflareWorker;
   let mf: Miniflare;
   const token = "b".repeat(48);
+  // The read-through proxy's origin: counts what it serves.
+  let originHits = 0;
+  const origin: Server = createServer((req, res) => {
+    originHits++;
+    res.writeHead(200, { "Content-Type": "text/plain", "Cache-Control": "max-age=60", "Cache-Tag": "origin" });
+    res.end(`origin ${req.url}`);
+  });
 
   beforeAll(async () => {
     production = await buildBundle(root);
     bundles.push(production);
     stack = await startLocalStack();
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     // The deployed configuration: wrangler.toml's vars and rate-limiting bindings.
     worker = await startMiniflareWorker({
       bundle: production,
@@ -39,6 +49,7 @@ describe("the production bundle", () => {
         UPSTASH_REDIS_REST_TOKEN: stack.endpoint.token,
         API_TOKEN: token,
         KEY_PREFIX: `bundle${Date.now()}`,
+        ORIGIN_URL: `http://127.0.0.1:${(origin.address() as AddressInfo).port}/assets`,
       },
     });
     mf = worker.miniflare;
@@ -47,6 +58,7 @@ describe("the production bundle", () => {
   afterAll(async () => {
     await worker?.dispose();
     await stack?.stop();
+    origin.close();
     for (const bundle of bundles) bundle.remove();
   });
 
@@ -86,6 +98,13 @@ describe("the production bundle", () => {
       headers: { Authorization: `Bearer ${token}`, "Lock-Token": String(lease.body.token) },
     });
     expect(release.status).toBe(204);
+    const proxied = async () => {
+      const res = await mf.dispatchFetch("http://bundle.test/v1/proxy/logo.txt", { headers: { Authorization: `Bearer ${token}` } });
+      return { status: res.status, cache: res.headers.get("X-Cache"), body: await res.text() };
+    };
+    expect(await proxied()).toEqual({ status: 200, cache: "MISS", body: "origin /assets/logo.txt" });
+    expect(await proxied()).toEqual({ status: 200, cache: "HIT", body: "origin /assets/logo.txt" });
+    expect(originHits).toBe(1);
   });
 
   it("runs its Cron Trigger: a scheduled invalidation that is due is applied", async () => {
