@@ -125,9 +125,14 @@ export class Cache {
       return fromCopy(l1.copy, this.#l1 as L1Cache);
     }
     const readAndSettle = async () => {
-      const sentAt = this.#sentAt();
-      const read = await this.#read(key, "", false, l1.known);
-      return read.state === State.ErrorOnly ? null : this.#l1Settle(key, read, { generation: l1.generation, sentAt });
+      for (let known = l1.known; ; known = "") {
+        const sentAt = this.#sentAt();
+        const read = await this.#read(key, "", false, known);
+        if (read.state === State.ErrorOnly) return null;
+        const entry = this.#l1Settle(key, read, { generation: l1.generation, sentAt });
+        // "Unchanged" for a copy a change made here dropped meanwhile: read it again, in full.
+        if (!(read.unchanged && entry === null)) return entry;
+      }
     };
     // Readers accepting L1 copies share one read when theirs lapsed together (a hot key under
     // load), but never one that started before an invalidation made here (the generation).
@@ -162,7 +167,7 @@ export class Cache {
     const l1Key = this.keys.entry(key);
     if (read.unchanged) {
       const copy = l1 ? l1.lookup(l1Key, Number.POSITIVE_INFINITY) : { kind: "none" as const };
-      if (copy.kind === "none" || !l1) return null; // dropped meanwhile by an invalidation here: absent to this caller
+      if (copy.kind === "none" || !l1) return null; // dropped meanwhile by a change made here: the caller reads again
       l1.confirm(l1Key, { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs! }, l1Read.sentAt);
       return { ...fromCopy(copy.copy, l1), l1: undefined };
     }

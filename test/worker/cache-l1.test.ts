@@ -107,6 +107,20 @@ describe("cache L1", () => {
     expect(await a.get("k", { maxStaleMs: bound })).toBeNull(); // not the reply's arrival + bound
   });
 
+  it("a revalidation answered 'unchanged' after a set through the same isolate dropped the copy reads again: never a false miss", async () => {
+    let now = Date.now();
+    const { redis, beforeNextReply } = slowReplies();
+    const cache = new Cache(redis, { prefix: uniqueName("l1"), l1: new L1Cache(1 << 20, () => now), inflight: new InflightMap(), onBackgroundError: () => {} });
+    await cache.set("k", json("v1"), { ttl: 60 });
+    expect((await cache.get("k", { maxStaleMs: 100 }))?.value).toEqual(json("v1")); // the copy is held
+    now += 200; // past the bound: the next read revalidates the held version
+    // Redis answers "unchanged"; before the reply arrives, a set through this isolate drops the copy.
+    beforeNextReply(async () => {
+      await cache.set("k", json("v2"), { ttl: 60 });
+    });
+    expect((await cache.get("k", { maxStaleMs: 100 }))?.value).toEqual(json("v2"));
+  });
+
   it("never serves a copy past its own TTL, whatever the bound", async () => {
     const { cache } = isolate(uniqueName("l1"));
     await cache.set("short", json(1), { ttl: 1 });
