@@ -23,6 +23,8 @@ interface RunningWorker {
   url: string;
   /** The workerd processes that hold it. */
   pids(): number[];
+  /** Fires its Cron Trigger `cron` once; a 200 when the scheduled handler succeeded. */
+  scheduled(cron: string): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,12 @@ export interface Stack<E extends StackEndpoint> {
   apiToken: string;
   /** Calls the Worker: `path` relative to workerUrl, with the bearer token (and JSON content type when there is a body). */
   call(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Fires the Cron Trigger `cron` once, as Cloudflare would (`scheduledTime` now): through
+   * wrangler's `/__scheduled` (which needs `testScheduled`), or Miniflare's `scheduled()`.
+   * Answers 200 when the Worker's scheduled handler succeeded, 500 when it threw.
+   */
+  fireCron(cron: string): Promise<Response>;
   /** Stops the Worker, then the endpoint, then Redis. */
   stop(): Promise<void>;
 }
@@ -61,6 +69,8 @@ export async function startStack<E extends StackEndpoint>(opts: {
   testScheduled?: boolean;
   /** Default `wrangler-dev`. */
   runtime?: WorkerRuntime;
+  /** Receives what the Worker prints under bare Miniflare (default: this process's stdout and stderr). */
+  onWorkerOutput?: (text: string) => void;
 }): Promise<Stack<E>> {
   const runtime = opts.runtime ?? "wrangler-dev";
   const redis = await startRedisServer();
@@ -92,12 +102,12 @@ export async function startStack<E extends StackEndpoint>(opts: {
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
   try {
-    worker = runtime === "miniflare" ? await startBareMiniflare(opts.root, opts.config, vars) : await startWrangler(opts, vars);
+    worker = runtime === "miniflare" ? await startBareMiniflare(opts.root, opts.config, vars, opts.onWorkerOutput) : await startWrangler(opts, vars);
   } catch (error) {
     await stop();
     throw error;
   }
-  const { url: workerUrl, pids } = worker;
+  const { url: workerUrl, pids, scheduled } = worker;
   return {
     redis,
     endpoint,
@@ -106,6 +116,7 @@ export async function startStack<E extends StackEndpoint>(opts: {
     workerUrl,
     apiToken,
     stop,
+    fireCron: scheduled,
     call: (path, init = {}) => {
       const headers = new Headers(init.headers);
       headers.set("Authorization", `Bearer ${apiToken}`);
@@ -138,17 +149,32 @@ async function startWrangler(
   }
   // wrangler runs in a process group of its own (local/wrangler-dev.ts): its workerd are the ones in it.
   const group = wrangler.child.pid;
-  return { url, pids: () => (group === undefined ? [] : processesInGroup(group, "workerd")), stop: () => wrangler.stop() };
+  return {
+    url,
+    pids: () => (group === undefined ? [] : processesInGroup(group, "workerd")),
+    // wrangler's middleware answers 500 when the scheduled handler throws.
+    scheduled: (cron) => fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`),
+    stop: () => wrangler.stop(),
+  };
 }
 
 /** The deploy bundle of `config` under bare Miniflare. Crons do not fire here either. */
-async function startBareMiniflare(root: string, config: string | undefined, vars: Record<string, string>): Promise<RunningWorker> {
+async function startBareMiniflare(
+  root: string,
+  config: string | undefined,
+  vars: Record<string, string>,
+  onOutput: ((text: string) => void) | undefined,
+): Promise<RunningWorker> {
   const bundle = await buildBundle(root, config);
   try {
-    const worker = await startMiniflareWorker({ bundle, vars });
+    const worker = await startMiniflareWorker({ bundle, vars, ...(onOutput ? { onOutput } : {}) });
     return {
       url: worker.url,
       pids: () => (worker.pid === null ? [] : [worker.pid]),
+      scheduled: async (cron) => {
+        const { outcome } = await (await worker.miniflare.getWorker()).scheduled({ cron, scheduledTime: new Date() });
+        return new Response(outcome, { status: outcome === "ok" ? 200 : 500 });
+      },
       stop: async () => {
         await worker.dispose();
         bundle.remove();

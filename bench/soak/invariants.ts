@@ -1,5 +1,14 @@
-import { overAdmissions, type Tally } from "./ledger";
-import { names, RATE_POLICY, type SoakContext } from "./mix";
+import { names, type SoakContext } from "./context";
+import { countPerWindow, type Tally } from "./ledger";
+import { SEMAPHORE_LIMIT } from "./lock-ops";
+import { RATE_POLICIES, type BucketPolicy, type WindowPolicy } from "./rate";
+import { bucketBreaches, slidingWindowBreaches } from "./rate-bounds";
+
+/**
+ * The invariants of the soak's writes: sums, counts and exclusion compared with the service's
+ * state once the load has stopped, and the rate limiter's bounds from its answers. The cache's
+ * (L1, proxy, scheduled invalidations, event streams) are in `invariants-cache.ts`.
+ */
 
 /** One invariant's verdict, with the figures behind it. */
 export interface InvariantResult {
@@ -12,7 +21,8 @@ export interface InvariantResult {
 const within = (actual: number, tally: Tally) => actual >= tally.acked && actual <= tally.acked + tally.uncertain;
 const describe = (tally: Tally) => (tally.uncertain ? `${tally.acked} (+ up to ${tally.uncertain} unacknowledged)` : String(tally.acked));
 
-async function read<T>(ctx: SoakContext, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T | undefined }> {
+/** GETs `path` from the Worker and parses its JSON body (undefined when it is not JSON). */
+export async function read<T>(ctx: SoakContext, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T | undefined }> {
   const res = await ctx.call(path, { headers });
   const text = await res.text();
   try {
@@ -23,7 +33,7 @@ async function read<T>(ctx: SoakContext, path: string, headers: Record<string, s
 }
 
 /** Each member's all-time sum equals the scores acknowledged for it; the board's total too. */
-async function leaderboardSums(ctx: SoakContext): Promise<InvariantResult> {
+export async function leaderboardSums(ctx: SoakContext): Promise<InvariantResult> {
   const name = "leaderboard sums equal the acknowledged submits";
   // The largest page (100) holds every member the soak submits for (40), and any stray one.
   const { status, body } = await read<{ entries: { member: string; score: number }[] }>(ctx, `/v1/leaderboards/${names.board(ctx)}?limit=100`);
@@ -47,7 +57,7 @@ async function leaderboardSums(ctx: SoakContext): Promise<InvariantResult> {
 }
 
 /** Each counter's total over the run's hours equals the increments acknowledged. */
-async function counterTotals(ctx: SoakContext, seconds: number): Promise<InvariantResult> {
+export async function counterTotals(ctx: SoakContext, seconds: number): Promise<InvariantResult> {
   const name = "counters equal the acknowledged increments";
   // Every hour bucket the run touched, and one more for a run that crossed an hour.
   const buckets = Math.ceil(seconds / 3600) + 2;
@@ -69,7 +79,7 @@ async function counterTotals(ctx: SoakContext, seconds: number): Promise<Invaria
 }
 
 /** No two holders at once, fences growing, and no critical section's write lost. */
-async function lockExclusion(ctx: SoakContext): Promise<InvariantResult> {
+export async function lockExclusion(ctx: SoakContext): Promise<InvariantResult> {
   const name = "lock exclusion never broke";
   const { overlaps, fenceRegressions, staleReads } = ctx.ledger;
   const lost: string[] = [];
@@ -89,20 +99,80 @@ async function lockExclusion(ctx: SoakContext): Promise<InvariantResult> {
   };
 }
 
-/** At most the policy's limit admitted per identifier and window, from the answers alone. */
-function rateNeverOverAdmitted(ctx: SoakContext): InvariantResult {
-  const name = "the rate limiter never over-admitted";
-  const over = overAdmissions(ctx.ledger.admissions, RATE_POLICY.windowMs, RATE_POLICY.limit);
+/** Never more than the limit's holders inside at once, as the driver saw them and as the status showed them. */
+export function semaphoreLimit(ctx: SoakContext): InvariantResult {
+  const name = `semaphores never had more than ${SEMAPHORE_LIMIT} holders`;
+  const l = ctx.ledger;
+  const peaks = [...l.semaphorePeaks.values()];
   return {
     name,
-    ok: over.length === 0 && ctx.ledger.admissions.length > 0,
-    detail: over.length
-      ? over.slice(0, 5).map((w) => `${w.id} admitted ${w.admitted} > ${RATE_POLICY.limit} in the window ending ${new Date(w.windowEndMs).toISOString()}`).join("; ")
-      : `${ctx.ledger.admissions.length} admissions, at most ${RATE_POLICY.limit} per identifier per ${RATE_POLICY.windowMs / 1000} s window`,
+    ok: l.semaphoreOverflows === 0 && l.semaphoreRepeatedFences === 0 && l.semaphoreBadStatus.length === 0 && l.semaphoreSections > 0,
+    detail:
+      `${l.semaphoreSections} sections on ${l.semaphorePeaks.size} semaphores, most holders at once ${peaks.length ? Math.max(...peaks) : 0}; ` +
+      `over the limit ${l.semaphoreOverflows}, repeated fences ${l.semaphoreRepeatedFences}, status reads out of 1–${SEMAPHORE_LIMIT} ${l.semaphoreBadStatus.length}` +
+      (l.semaphoreBadStatus.length ? ` (${l.semaphoreBadStatus.slice(0, 3).join("; ")})` : ""),
   };
 }
 
-/** Checks every invariant against the service's state after the load has stopped. */
-export async function checkInvariants(ctx: SoakContext, seconds: number): Promise<InvariantResult[]> {
-  return [await leaderboardSums(ctx), await counterTotals(ctx, seconds), await lockExclusion(ctx), rateNeverOverAdmitted(ctx)];
+const admissionsOf = (ctx: SoakContext, policy: string) => ctx.ledger.admissions.filter((a) => a.policy === policy);
+const leasedOf = (ctx: SoakContext, policy: string) => admissionsOf(ctx, policy).filter((a) => a.leased).length;
+const wrongLimitsOf = (ctx: SoakContext, policy: string) => ctx.ledger.rateWrongLimits.filter((w) => w.startsWith(`${policy} `));
+
+/**
+ * Fixed window: an allowed check's `resetMs` is the time to its window's end, so the end is
+ * `resetMs` after the decision (taken as the midpoint of sending and receiving, rounded to the
+ * window; a lease's `resetMs` counts from the grant, early by at most the grant's round trip).
+ * At most `limit` admissions per identifier and window.
+ */
+function fixedWindow(ctx: SoakContext, p: WindowPolicy): { ok: boolean; detail: string } {
+  const admissions = admissionsOf(ctx, p.name);
+  const windows = countPerWindow(
+    admissions.map((a) => ({ id: a.id, windowEndMs: (a.sentMs + a.receivedMs) / 2 + a.resetMs })),
+    p.windowMs,
+  );
+  const over = windows.filter((w) => w.admitted > p.limit);
+  const ok = over.length === 0 && admissions.length > 0 && wrongLimitsOf(ctx, p.name).length === 0;
+  const figures = `${p.name}: ${admissions.length} admitted (${leasedOf(ctx, p.name)} from leases) in ${windows.length} windows of an identifier, ${windows.filter((w) => w.admitted === p.limit).length} reached ${p.limit}`;
+  const breaches = over.slice(0, 3).map((w) => `${w.id} admitted ${w.admitted} in the window ending ${new Date(w.windowEndMs).toISOString()}`);
+  return { ok, detail: [figures, ...breaches, ...wrongLimitsOf(ctx, p.name).slice(0, 1)].join("; ") };
+}
+
+/** Sliding window: at most `limit` decided in each aligned window (see {@link slidingWindowBreaches}). */
+function slidingWindow(ctx: SoakContext, p: WindowPolicy): { ok: boolean; detail: string } {
+  const admissions = admissionsOf(ctx, p.name);
+  const { breaches, straddling, fullWindows } = slidingWindowBreaches(admissions, p.windowMs, p.limit);
+  const ok = breaches.length === 0 && admissions.length > 0 && wrongLimitsOf(ctx, p.name).length === 0;
+  const figures = `${p.name}: ${admissions.length} admitted (${leasedOf(ctx, p.name)} from leases), ${fullWindows} windows reached ${p.limit}, ${straddling} calls straddled a boundary`;
+  const found = breaches.slice(0, 3).map((b) => `${b.id}: ${b.excess} over ${p.limit} in the window from ${new Date(b.windowStartMs).toISOString()}`);
+  return { ok, detail: [figures, ...found, ...wrongLimitsOf(ctx, p.name).slice(0, 1)].join("; ") };
+}
+
+/** Token bucket: never more taken than the capacity plus the refills since the first check (see {@link bucketBreaches}). */
+function tokenBucket(ctx: SoakContext, p: BucketPolicy): { ok: boolean; detail: string } {
+  const admissions = admissionsOf(ctx, p.name);
+  const { breaches, closest } = bucketBreaches(admissions, (id) => ctx.ledger.rateFirstSent.get(`${p.name}\n${id}`)!, {
+    capacity: p.limit,
+    refill: p.refill,
+    intervalMs: p.intervalMs,
+  });
+  const ok = breaches.length === 0 && admissions.length > 0 && wrongLimitsOf(ctx, p.name).length === 0;
+  const figures = `${p.name}: ${admissions.length} admitted (${leasedOf(ctx, p.name)} from leases), closest to the bound: ${closest ?? "n/a"} tokens to spare`;
+  const found = breaches.slice(0, 3).map((b) => `${b.id}: ${b.admitted} admitted by ${new Date(b.atMs).toISOString()}, bound ${b.bound}`);
+  return { ok, detail: [figures, ...found, ...wrongLimitsOf(ctx, p.name).slice(0, 1)].join("; ") };
+}
+
+/** One invariant per algorithm, over its policies with and without a lease. */
+export function rateNeverOverAdmitted(ctx: SoakContext): InvariantResult[] {
+  const verdict = (algorithm: string, results: { ok: boolean; detail: string }[]): InvariantResult => ({
+    name: `the rate limiter never over-admitted: ${algorithm}`,
+    ok: results.length > 0 && results.every((r) => r.ok),
+    detail: results.map((r) => r.detail).join(" · "),
+  });
+  const windowed = (kind: WindowPolicy["algorithm"]) => RATE_POLICIES.filter((p): p is WindowPolicy => p.algorithm === kind);
+  const buckets = RATE_POLICIES.filter((p): p is BucketPolicy => p.algorithm === "token-bucket");
+  return [
+    verdict("fixed window", windowed("fixed-window").map((p) => fixedWindow(ctx, p))),
+    verdict("sliding window", windowed("sliding-window").map((p) => slidingWindow(ctx, p))),
+    verdict("token bucket", buckets.map((p) => tokenBucket(ctx, p))),
+  ];
 }

@@ -1,5 +1,7 @@
 import { percentile } from "../load";
 
+const SAMPLES_KEPT = 10;
+
 /** One operation's figures in the soak report. */
 export interface OperationRow {
   operation: string;
@@ -19,6 +21,8 @@ export interface OperationRow {
 export class Recorder {
   readonly #latencies = new Map<string, number[]>();
   readonly #errors = new Map<string, Map<string, number>>();
+  /** The first few unexpected answers, with the start of their bodies, to tell why. */
+  readonly samples: string[] = [];
 
   /** Makes `operation` appear in the report even if the load never picked it. */
   declare(operation: string): void {
@@ -41,8 +45,21 @@ export class Recorder {
     }
     this.#latencies.get(operation)!.push(performance.now() - t0);
     if (!res) this.#error(operation, "network");
-    else if (!expected.includes(res.status)) this.#error(operation, String(res.status));
+    else if (!expected.includes(res.status)) {
+      this.#error(operation, String(res.status));
+      if (this.samples.length < SAMPLES_KEPT) {
+        const sample = `${operation} ${res.status} after ${Math.round(performance.now() - t0)} ms: `;
+        void res.clone().text().then((text) => this.samples.push(sample + text.slice(0, 300)), () => this.samples.push(sample + "(no body)"));
+      }
+    }
     return res;
+  }
+
+  /** Errors of `operation`, every status summed. */
+  errorsOf(operation: string): number {
+    let total = 0;
+    for (const n of this.#errors.get(operation)?.values() ?? []) total += n;
+    return total;
   }
 
   /** Errors of every operation, summed. */
