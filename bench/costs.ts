@@ -94,20 +94,45 @@ export function costsMarkdown(report: BenchReport): string {
  * The README's short table: the operations users pay for most, each matched to its bench row
  * (and its anchor's, when one is measured) by the row's name.
  */
-const README_ROWS: ReadonlyArray<{ operation: string; ours: RegExp; anchor?: RegExp }> = [
-  { operation: "fixed-window check", ours: /^in Worker: fixed-window, steady state \(this limiter\)$/, anchor: /^in Worker: fixed-window, steady state \(@upstash\/ratelimit\)$/ },
+/**
+ * The README's rows: ours, the anchor's when there is one, and why ours bills more than the
+ * anchor or the issue's goal where it does (the guarantee that costs the command).
+ */
+const README_ROWS: ReadonlyArray<{ operation: string; ours: RegExp; anchor?: RegExp; why?: string }> = [
+  {
+    operation: "fixed-window check",
+    ours: /^in Worker: fixed-window, steady state \(this limiter\)$/,
+    anchor: /^in Worker: fixed-window, steady state \(@upstash\/ratelimit\)$/,
+    why: "+1 `TIME`: windows follow Redis time; the anchor's follow each Worker's clock",
+  },
   { operation: "sliding-window check", ours: /^in Worker: sliding-window, steady state \(this limiter\)$/, anchor: /^in Worker: sliding-window, steady state \(@upstash\/ratelimit\)$/ },
   { operation: "token-bucket check", ours: /^in Worker: token-bucket, steady state \(this limiter\)$/, anchor: /^in Worker: token-bucket, steady state \(@upstash\/ratelimit\)$/ },
   { operation: "check of a blocked identifier", ours: /^in Worker: token-bucket, blocked identifier \(this limiter\)$/, anchor: /^in Worker: token-bucket, blocked identifier \(@upstash\/ratelimit\)$/ },
-  { operation: "lock acquire + release, with fencing", ours: /^in Worker: acquire \+ release, uncontended \(this core\)$/, anchor: /^in Worker: acquire \+ release, uncontended \(@upstash\/lock\)$/ },
+  {
+    operation: "lock acquire + release, with fencing",
+    ours: /^in Worker: acquire \+ release, uncontended \(this core\)$/,
+    anchor: /^in Worker: acquire \+ release, uncontended \(@upstash\/lock\)$/,
+    why: "+1 `TIME`: fencing tokens that keep increasing, even after eviction; the anchor has none",
+  },
+  {
+    operation: "lock acquire + release, a name used again",
+    ours: /^in Worker: acquire \+ release, one name used again and again, 1 caller \(this core\)$/,
+    anchor: /^in Worker: acquire \+ release, uncontended \(@upstash\/lock\)$/,
+    why: "+1 `SET`: the new holder's fence must exceed the last one's, kept after release",
+  },
   { operation: "cache hit, any number of tags", ours: /^HTTP API: hit \(GET \/v1\/cache\/\{key\}\)$/ },
   { operation: "cache PUT, 2 tags", ours: /^HTTP API: set \(PUT \/v1\/cache\/\{key\}, 2 tags\)$/ },
   { operation: "cache miss + fill", ours: /^in Worker: miss-and-fill/ },
   { operation: "invalidate one tag (on 1000 entries)", ours: /^HTTP API: invalidate-by-tag/ },
-  { operation: "leaderboard submit, 4 periods", ours: /^POST scores \(best, 4 periods\)$/ },
+  { operation: "leaderboard submit, 4 periods (`best`: some improve)", ours: /^POST scores \(best, 4 periods\)$/ },
+  {
+    operation: "leaderboard submit, all 4 periods change (`sum`)",
+    ours: /^POST scores \(sum: all 4 periods change\)$/,
+    why: "ties go to who reached the score first, by Redis time: each changed period moves its entry (`ZREM` + `ZADD`), + 1 `TIME`",
+  },
   { operation: "leaderboard top 10", ours: /^GET top 10$/ },
   { operation: "leaderboard member, around=5", ours: /^GET member around=5$/ },
-  { operation: "cache hot-key hit with L1 (`max-stale=5`)", ours: /^HTTP API: hot-key hit with L1/ },
+  { operation: "cache hot-key hit with L1 (`max-stale=1`)", ours: /^HTTP API: hot-key hit with L1/ },
   { operation: "leaderboard top 10 with L1 (`max-stale=1`)", ours: /^GET top 10 with L1/ },
   { operation: "token-bucket check with leases (hot identifier)", ours: /^in Worker: token-bucket, hot identifier with leases/ },
   { operation: "windowed counter increment", ours: /^HTTP API: POST \/v1\/counters\/\{name\} \(hit\)$/ },
@@ -117,16 +142,16 @@ const README_ROWS: ReadonlyArray<{ operation: string; ours: RegExp; anchor?: Reg
 export function readmeCostsTable(report: BenchReport): string {
   const find = (pattern: RegExp) => report.rows.find((row) => pattern.test(row.name));
   const cell = (row: BenchRow | undefined) => (row ? `${fixed(row.restRequestsPerOp)} / ${fixed(row.redisCommandsPerOp)}` : "—");
-  const lines = README_ROWS.flatMap(({ operation, ours, anchor }) => {
+  const lines = README_ROWS.flatMap(({ operation, ours, anchor, why }) => {
     const row = find(ours);
     if (!row) return [];
     const anchorRow = anchor ? find(anchor) : undefined;
     const anchorName = anchorRow?.comparesWith?.split(" ").slice(0, 2).join(" ") ?? "";
-    return [`| ${operation} | ${cell(row)} | ${anchorRow ? `${cell(anchorRow)} (${anchorName})` : "—"} |`];
+    return [`| ${operation} | ${cell(row)} | ${anchorRow ? `${cell(anchorRow)} (${anchorName})` : "—"} | ${why ?? ""} |`];
   });
   return [
-    "| operation | REST requests / billed commands | anchor |",
-    "|---|---:|---:|",
+    "| operation | REST requests / billed commands | anchor | what a command more pays for |",
+    "|---|---:|---:|---|",
     ...lines,
   ].join("\n");
 }
