@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../errors";
 import { validateName } from "../keys";
+import { integerIn } from "../integer";
 
 /**
  * Input limits of the cache and the checks that enforce them. Every public operation validates
@@ -51,8 +52,5 @@ export function validateKeys(keys: readonly string[] | undefined, field = "keys"
  * @param min 1 for a TTL, 0 for a stale window
  */
 export function validateSeconds(seconds: number, field: string, min: 0 | 1): number {
-  if (!Number.isInteger(seconds) || seconds < min || seconds > MAX_TTL_SECONDS) {
-    throw new InvalidInputError(`${field} must be an integer from ${min} to ${MAX_TTL_SECONDS}`, field);
-  }
-  return seconds;
+  return integerIn(seconds, field, min, MAX_TTL_SECONDS);
 }

@@ -8,6 +8,7 @@ import { cacheKeys, type CacheKeys } from "./keys";
 import { MAX_TTL_SECONDS } from "./limits";
 import { APPLY_DUE, CANCEL, DUE, LIST, PRUNE_TAGS, SCHEDULE } from "./scripts";
 import type { Invalidation, InvalidationEvent } from "./types";
+import { integerIn } from "../integer";
 
 /**
  * Scheduled invalidations: a sorted set of ids by due time (ms) and a hash of payloads, and
@@ -91,12 +92,8 @@ export class InvalidationScheduler {
   async list(options: { offset?: number; limit?: number } = {}): Promise<{ total: number; items: ScheduledInvalidation[] }> {
     const offset = options.offset ?? 0;
     const limit = options.limit ?? MAX_LIST_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`, "limit");
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset > this.maxPending) {
-      throw new InvalidInputError(`offset must be an integer from 0 to ${this.maxPending}`, "offset");
-    }
+    integerIn(limit, "limit", 1, MAX_LIST_LIMIT);
+    integerIn(offset, "offset", 0, this.maxPending);
     const { head, items } = parseItems(await LIST.run(this.#redis, listCall(this.#keys, offset, limit)));
     return { total: head, items };
   }

@@ -3,6 +3,7 @@ import { validateName } from "../keys";
 import type { ScriptCall } from "../script";
 import { HIT, SERIES } from "./scripts";
 import { GRANULARITIES, GRANULARITY_NAMES, MAX_HIT, type GranularityName, type HitCounts, type Series, type SeriesOptions } from "./types";
+import { integerIn, isIntegerIn } from "../integer";
 
 /**
  * Pure builders and parsers of windowed counters: input checks, what a hit and a series send,
@@ -14,10 +15,7 @@ export const DEFAULT_SERIES = { granularity: "minute", buckets: 60 } as const;
 
 /** Throws {@link InvalidInputError} unless `by` is an integer from 1 to {@link MAX_HIT}. */
 export function validateBy(by: number): number {
-  if (!Number.isInteger(by) || by < 1 || by > MAX_HIT) {
-    throw new InvalidInputError(`by must be an integer from 1 to ${MAX_HIT}`, "by");
-  }
-  return by;
+  return integerIn(by, "by", 1, MAX_HIT);
 }
 
 /**
@@ -31,7 +29,7 @@ export function seriesRequest(options: SeriesOptions = {}): { granularity: Granu
   }
   const { size } = GRANULARITIES[granularity];
   const buckets = options.buckets ?? DEFAULT_SERIES.buckets;
-  if (!Number.isInteger(buckets) || buckets < 1 || buckets > size) {
+  if (!isIntegerIn(buckets, 1, size)) {
     throw new InvalidInputError(`buckets must be an integer from 1 to ${size} for ${granularity}`, "buckets");
   }
   return { granularity, buckets };

@@ -39,6 +39,7 @@ import type {
   SubmitRefusal,
   SubmitResult,
 } from "./types";
+import { integerIn } from "../integer";
 
 /** Largest instant `at` may name: the end of year 9999. */
 const MAX_AT = 253_402_300_799_999;
@@ -308,12 +309,6 @@ function validateEntries(inputs: readonly SubmitInput[], config: BoardConfig, fi
     }
     return entry;
   });
-}
-
-function integerIn(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidInputError(`${field} must be an integer from ${min} to ${max}`, field);
-  }
 }
 
 function positiveInteger(value: number, field: string): number {

@@ -31,6 +31,7 @@ import {
   MAX_WAIT_MS,
   type ReleaseResult,
 } from "./types";
+import { integerIn } from "../integer";
 
 /** The commands the lock core sends: scripts only. */
 export type LockClient = ScriptClient;
@@ -70,10 +71,10 @@ export class Locks {
     assertRawReplies(redis);
     this.#redis = redis;
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.#defaultTtlMs = checkInt(options.defaultTtlMs ?? DEFAULT_TTL_MS, "defaultTtlMs", 1, MAX_TTL_MS);
+    this.#defaultTtlMs = integerIn(options.defaultTtlMs ?? DEFAULT_TTL_MS, "defaultTtlMs", 1, MAX_TTL_MS);
     this.#backoff = options.backoff ?? exponentialJitter({ baseMs: 10, maxMs: 100 });
-    this.#fenceRetentionMs = checkInt(options.fenceRetentionMs ?? DEFAULT_FENCE_RETENTION_MS, "fenceRetentionMs", 1, MAX_RETENTION_MS);
-    this.#releaseMemoryMs = checkInt(options.releaseMemoryMs ?? DEFAULT_RELEASE_MEMORY_MS, "releaseMemoryMs", 1, MAX_RETENTION_MS);
+    this.#fenceRetentionMs = integerIn(options.fenceRetentionMs ?? DEFAULT_FENCE_RETENTION_MS, "fenceRetentionMs", 1, MAX_RETENTION_MS);
+    this.#releaseMemoryMs = integerIn(options.releaseMemoryMs ?? DEFAULT_RELEASE_MEMORY_MS, "releaseMemoryMs", 1, MAX_RETENTION_MS);
     this.#memory = options.memory ?? leaseMemory;
   }
 
@@ -85,10 +86,10 @@ export class Locks {
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<AcquireResult> {
     validateName(name, "name");
-    const ttlMs = checkInt(options.ttlMs ?? this.#defaultTtlMs, "ttlMs", 1, MAX_TTL_MS);
-    const waitMs = checkInt(options.waitMs ?? 0, "waitMs", 0, MAX_WAIT_MS);
-    const limit = checkInt(options.limit ?? 1, "limit", 1, MAX_LIMIT);
-    const maxAttempts = checkInt(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, "maxAttempts", 1, 10_000);
+    const ttlMs = integerIn(options.ttlMs ?? this.#defaultTtlMs, "ttlMs", 1, MAX_TTL_MS);
+    const waitMs = integerIn(options.waitMs ?? 0, "waitMs", 0, MAX_WAIT_MS);
+    const limit = integerIn(options.limit ?? 1, "limit", 1, MAX_LIMIT);
+    const maxAttempts = integerIn(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, "maxAttempts", 1, 10_000);
     const token = newToken();
     const { script, call } = acquireRequest(lockKeys(this.#prefix, name), { token, ttlMs, limit, fenceRetentionMs: this.#fenceRetentionMs });
 
@@ -136,7 +137,7 @@ export class Locks {
   async extend(name: string, token: string, ttlMs: number): Promise<ExtendResult> {
     validateName(name, "name");
     validateToken(token);
-    checkInt(ttlMs, "ttlMs", 1, MAX_TTL_MS);
+    integerIn(ttlMs, "ttlMs", 1, MAX_TTL_MS);
     const { script, call } = extendRequest(lockKeys(this.#prefix, name), {
       token,
       ttlMs,
@@ -156,10 +157,3 @@ export class Locks {
   }
 }
 
-/** Throws {@link InvalidInputError} unless `value` is an integer in [min, max]. */
-export function checkInt(value: number, field: string, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidInputError(`${field} must be an integer from ${min} to ${max}`, field);
-  }
-  return value;
-}

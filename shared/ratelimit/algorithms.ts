@@ -1,4 +1,5 @@
 import { MAX_LIMIT, MAX_WINDOW_MS, type Algorithm } from "./types";
+import { isIntegerIn } from "../integer";
 
 /**
  * The three algorithms, as small factories that validate their options and return an
@@ -112,7 +113,7 @@ function windowAlgorithm(kind: "fixed-window" | "sliding-window", code: "fwc" | 
 }
 
 function checkInteger(value: number, name: string, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
+  if (!isIntegerIn(value, min, max)) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
   }
   return value;

@@ -4,6 +4,7 @@ import type { ScriptCall } from "../script";
 import { CHECK, FIELDS_PER_POLICY } from "./scripts";
 import type { LeaseView } from "./lease-store";
 import { LEASE_WINDOW_MARGIN_MS, MAX_LEASE_TTL_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type CheckMode, type Identity, type LimitResult, type Policy, type PolicyResult } from "./types";
+import { isIntegerIn } from "../integer";
 
 /**
  * Pure builders and parsers of the rate limiter: what a check sends and how its reply is read.
@@ -48,10 +49,10 @@ export function validateLease(policy: Policy): void {
   if (kind !== "token-bucket" && params[1] <= LEASE_WINDOW_MARGIN_MS) {
     throw new RangeError(`policy "${policy.name}": a lease needs a window longer than ${LEASE_WINDOW_MARGIN_MS} ms`);
   }
-  if (!Number.isInteger(units) || units < 1 || units > limit) {
+  if (!isIntegerIn(units, 1, limit)) {
     throw new RangeError(`policy "${policy.name}": lease units must be an integer from 1 to ${limit}, the policy's limit`);
   }
-  if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_LEASE_TTL_MS) {
+  if (!isIntegerIn(ttlMs, 1, MAX_LEASE_TTL_MS)) {
     throw new RangeError(`policy "${policy.name}": lease ttlMs must be an integer from 1 to ${MAX_LEASE_TTL_MS}`);
   }
 }
@@ -78,7 +79,7 @@ export function targetsOf(
  * limit, negative only when every policy takes refunds (token buckets).
  */
 export function validateCost(cost: number, policies: readonly Policy[]): number {
-  if (!Number.isInteger(cost) || Math.abs(cost) > MAX_LIMIT) {
+  if (!isIntegerIn(cost, -MAX_LIMIT, MAX_LIMIT)) {
     throw new InvalidInputError(`cost must be an integer from -${MAX_LIMIT} to ${MAX_LIMIT}`, "cost");
   }
   if (cost === 0) throw new InvalidInputError("cost must not be 0 (peek reads without spending)", "cost");
