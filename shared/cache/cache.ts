@@ -125,14 +125,8 @@ export class Cache {
       return fromCopy(l1.copy, this.#l1 as L1Cache);
     }
     const readAndSettle = async () => {
-      for (let known = l1.known; ; known = "") {
-        const sentAt = this.#sentAt();
-        const read = await this.#read(key, "", false, known);
-        if (read.state === State.ErrorOnly) return null;
-        const entry = this.#l1Settle(key, read, { generation: l1.generation, sentAt });
-        // "Unchanged" for a copy a change made here dropped meanwhile: read it again, in full.
-        if (!(read.unchanged && entry === null)) return entry;
-      }
+      const { read, entry } = await this.#readSettled(key, "", false, l1.known, l1.generation);
+      return read.state === State.ErrorOnly ? null : entry;
     };
     // Readers accepting L1 copies share one read when theirs lapsed together (a hot key under
     // load), but never one that started before an invalidation made here (the generation).
@@ -142,6 +136,21 @@ export class Cache {
         : await readAndSettle();
     this.#count(entry === null ? "misses" : entry.stale ? "staleHits" : "hits");
     return entry;
+  }
+
+  /**
+   * One read of `key`, settled against the L1 (see {@link #l1Settle}). When Redis answered
+   * "unchanged" for a copy that a change made through this isolate dropped meanwhile, reads
+   * again, in full: never a false miss.
+   */
+  async #readSettled(key: string, token: string, takeLease: boolean, known: string, generation: number): Promise<{ read: ReadResult; entry: CacheEntry | null }> {
+    for (;;) {
+      const sentAt = this.#sentAt();
+      const read = await this.#read(key, token, takeLease, known);
+      const entry = this.#l1Settle(key, read, { generation, sentAt });
+      if (!(read.unchanged && entry === null)) return { read, entry };
+      known = "";
+    }
   }
 
   /** The L1's clock before a read is sent (0 without an L1: nothing is kept then). */
@@ -167,7 +176,7 @@ export class Cache {
     const l1Key = this.keys.entry(key);
     if (read.unchanged) {
       const copy = l1 ? l1.lookup(l1Key, Number.POSITIVE_INFINITY) : { kind: "none" as const };
-      if (copy.kind === "none" || !l1) return null; // dropped meanwhile by a change made here: the caller reads again
+      if (copy.kind === "none" || !l1) return null; // dropped meanwhile by a change made here: read again (#readSettled)
       l1.confirm(l1Key, { nowUs: read.nowUs, freshUntilUs: read.freshUntilUs! }, l1Read.sentAt);
       return { ...fromCopy(copy.copy, l1), l1: undefined };
     }
@@ -268,18 +277,15 @@ export class Cache {
     let known = l1.known;
     for (;;) {
       let read: ReadResult;
-      const sentAt = this.#sentAt();
+      let entry: CacheEntry | null;
       try {
-        read = await this.#read(key, token, true, known);
+        ({ read, entry } = await this.#readSettled(key, token, true, known, l1.generation));
       } catch (error) {
         if (options.onRedisError === "throw") throw error;
         this.#onBackgroundError(error);
         return bypass(await loader());
       }
       known = "";
-      const settled = read.state === State.Absent ? null : this.#l1Settle(key, read, { generation: l1.generation, sentAt });
-      if (read.unchanged && !settled) continue; // the held copy went meanwhile: read it again
-      const entry = settled ?? undefined;
       if (entry && (read.state === State.Fresh || read.state === State.EarlyRefresh || read.state === State.Stale)) {
         if (read.lease && options.refresh === "inline") return this.#load(key, loader, options, read, token);
         if (read.lease) this.#refreshInBackground(key, loader, options, read, token);
