@@ -31,11 +31,7 @@ const route = createRoute({
   security: BEARER,
   request: { params: z.object({ path: z.string().openapi({ param: { name: "path", in: "path" }, description: "Origin path; may contain /", example: "products/42" }) }) },
   responses: {
-    200: {
-      description: "The origin's response, from the cache or the origin",
-      headers: z.object({ "X-Cache": z.enum(["HIT", "MISS", "STALE", "BYPASS"]), Age: z.string() }),
-      content: { "*/*": { schema: z.string().openapi({ format: "binary" }) } },
-    },
+    200: passedThrough("The origin's response, from the cache or the origin"),
     // The origin's other 2xx, 3xx and 4xx answers pass through as they are (its 5xx is a 502).
     "2XX": passedThrough("Another 2xx of the origin (204 and 205 without a body)"),
     "3XX": passedThrough("A 3xx of the origin, with its Location (redirects are not followed)"),

@@ -9,7 +9,11 @@ import { rateLimitHeaders } from "../ratelimit/headers";
 import { callerLimited, rateLimitUnavailable } from "../ratelimit/problems";
 import { RedisNotConfiguredError, redisFromEnv, type UpstashBindings } from "./env";
 
-/** Key namespace of the middleware's state (default): apart from limiters an app runs itself. */
+/**
+ * Key namespace of the middleware's state (default): apart from limiters an app runs itself,
+ * and from the service's `/v1/rate/{policy}/{id}` ("rate"), where `DELETE /v1/rate/api/token:<hash>`
+ * would otherwise reset a client's own limit.
+ */
 export const MIDDLEWARE_NAMESPACE = "rate-mw";
 
 /** Where a limiter's state lives: the Redis client, the key prefix and the namespace. */
@@ -59,7 +63,7 @@ export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): Mi
 }
 
 /** Checks `id` against `policies` (cost 1); a 429 or 503 problem when refused, else runs `next` and adds the headers. */
-export async function guard<E extends Env>(c: Context<E>, next: Next, policies: readonly Policy[], id: string, source: LimiterSource<E> = {}): Promise<void> {
+async function guard<E extends Env>(c: Context<E>, next: Next, policies: readonly Policy[], id: string, source: LimiterSource<E> = {}): Promise<void> {
   const result = await checkLimit(c, policies, id, 1, source);
   const headers = rateLimitHeaders(policies, result);
   if (!result.allowed) throw result.reason === "redis-unavailable" ? rateLimitUnavailable(headers) : callerLimited(result, headers);

@@ -33,12 +33,6 @@ import { readRateConfig } from "./config";
  * every other route.
  */
 
-/**
- * Key namespace of the Upstash-backed middleware's state, apart from `/v1/rate/{policy}/{id}`'s
- * ("rate"): otherwise `DELETE /v1/rate/api/token:<hash>` would reset a client's own limit.
- */
-export { MIDDLEWARE_NAMESPACE };
-
 /** The service's limiter state: its KEY_PREFIX, and clients made with its Redis settings. */
 function source(namespace: string): LimiterSource<AppEnv> {
   return { namespace, prefix: (c) => c.var.config.keyPrefix, redis: (c, options) => redisFor(c.env, c.var.config, options) };

@@ -206,7 +206,7 @@ local now = math.floor(t_us / 1000)
 local n = #KEY_REST
 local P, counters_only = {}, true
 for i = 1, n do
-  local a = (i - 1) * 6
+  local a = (i - 1) * ${ARGS_PER_POLICY}
   P[i] = {
     code = ARG_REST[a + 1], p1 = tonumber(ARG_REST[a + 2]), p2 = tonumber(ARG_REST[a + 3]), p3 = tonumber(ARG_REST[a + 4]),
     lease = tonumber(ARG_REST[a + 5]), lease_ttl = tonumber(ARG_REST[a + 6]),
@@ -218,7 +218,7 @@ local out, all = { 1 }, true
 local function record(i, allowed, remaining, reset, retry, block)
   if peek then allowed, retry = remaining >= 1, block end
   all = all and allowed
-  local o = 1 + (i - 1) * 7
+  local o = 1 + (i - 1) * ${FIELDS_PER_POLICY}
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = allowed and 1 or 0, remaining, reset, retry, block
   out[o + 6], out[o + 7] = out[o + 6] or 0, out[o + 7] or 0
 end
@@ -226,10 +226,10 @@ end
 local function grant(i)
   local p = P[i]
   if peek or p.lease <= 0 then return 0 end
-  local ms = lease_ms(p, now)
-  local g = math.min(p.lease, out[1 + (i - 1) * 7 + 2])
+  local ms, o = lease_ms(p, now), 1 + (i - 1) * ${FIELDS_PER_POLICY}
+  local g = math.min(p.lease, out[o + 2])
   if ms <= 0 or g <= 0 then return 0 end
-  out[1 + (i - 1) * 7 + 6], out[1 + (i - 1) * 7 + 7] = g, ms
+  out[o + 6], out[o + 7] = g, ms
   return g
 end
 
