@@ -11,7 +11,7 @@ import { fromBase64, toBase64 } from "../../shared/cache/value";
 import { validateName } from "../../shared/keys";
 import type { AppEnv } from "../platform/app-env";
 import { cacheOptions, readCacheConfig, schedulerOptions } from "./config";
-import { l1Bound } from "../platform/max-stale";
+import { l1ReadOptions } from "../platform/max-stale";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
 import { coreCheck } from "../platform/validation";
@@ -243,9 +243,8 @@ export const cacheRoutes = router
   .openapi(getRoute, async (c) => {
     const { key } = c.req.valid("param");
     const config = readCacheConfig(c.env);
-    isolateL1.setBudget(config.l1Bytes);
-    const maxStaleMs = l1Bound(c.req.header("Cache-Control"), config.l1DefaultMs);
-    const entry = await cacheOf(c).get(key, maxStaleMs > 0 ? { maxStaleMs } : {});
+    const l1 = l1ReadOptions(c.req.header("Cache-Control"), isolateL1, { bytes: config.l1Bytes, defaultMs: config.l1DefaultMs });
+    const entry = await cacheOf(c).get(key, l1);
     if (!entry) throw cacheMiss(key);
     c.header("X-Cache", entry.l1 ? "HIT-L1" : entry.stale ? "STALE" : "HIT");
     c.header("Age", String(entry.ageSeconds));

@@ -16,7 +16,7 @@ import {
 } from "../../shared/leaderboard";
 import type { AppEnv } from "../platform/app-env";
 import { readLeaderboardConfig, readLeaderboardL1Config } from "./config";
-import { l1Bound } from "../platform/max-stale";
+import { l1ReadOptions } from "../platform/max-stale";
 import { denseTooDeep, memberNotFound, submitRefused } from "./problems";
 import { jsonBody, jsonResponse, problems, v1Route } from "../platform/openapi";
 import { createRouter, redisOf } from "../platform/router";
@@ -36,10 +36,7 @@ function boardsOf(c: Context<AppEnv>): Leaderboards {
  * LEADERBOARD_L1_MS), as the core's option: none when it is 0.
  */
 function hotReadOf(c: Context<AppEnv>): { maxStaleMs?: number } {
-  const config = readLeaderboardL1Config(c.env);
-  isolateLeaderboardL1.setBudget(config.bytes);
-  const maxStaleMs = l1Bound(c.req.header("Cache-Control"), config.defaultMs);
-  return maxStaleMs > 0 ? { maxStaleMs } : {};
+  return l1ReadOptions(c.req.header("Cache-Control"), isolateLeaderboardL1, readLeaderboardL1Config(c.env));
 }
 
 /** Says where a read's answer came from: `X-Cache: HIT-L1` with the copy's `Age`, or `MISS` (from Redis). */

@@ -25,3 +25,17 @@ export function l1Bound(cacheControl: string | undefined, fallbackMs: number): n
   if (maxStale === true) return MAX_L1_MS;
   return /^\d+$/.test(maxStale) ? Math.min(Number(maxStale) * 1000, MAX_L1_MS) : fallbackMs;
 }
+
+/**
+ * A read's L1 option as the cores take it (`{ maxStaleMs }`, or none when the bound is 0), with
+ * the isolate's L1 held to the surface's configured budget: the one place a variable reaches it.
+ */
+export function l1ReadOptions(
+  cacheControl: string | undefined,
+  l1: { setBudget(maxBytes: number): void },
+  config: { bytes: number; defaultMs: number },
+): { maxStaleMs?: number } {
+  l1.setBudget(config.bytes);
+  const maxStaleMs = l1Bound(cacheControl, config.defaultMs);
+  return maxStaleMs > 0 ? { maxStaleMs } : {};
+}
