@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { fixedWindow, slidingWindow, tokenBucket } from "../../shared/ratelimit/algorithms";
 import { validateLease } from "../../shared/ratelimit/codec";
-import { DEFAULT_TIMEOUT_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type Algorithm, type LeaseOptions, type Policy } from "../../shared/ratelimit/types";
+import { DEFAULT_TIMEOUT_MS, MAX_LEASE_TTL_MS, MAX_LIMIT, MAX_POLICIES, POLICY_NAME, type Algorithm, type LeaseOptions, type Policy } from "../../shared/ratelimit/types";
 import { ConfigError, defineConfig, jsonVar } from "../platform/config";
 import type { BindingLimit } from "../platform/protection";
 
@@ -152,35 +152,34 @@ export function parseRateConfig(raw: unknown): RateConfig {
 function toPolicy(name: string, s: PolicySettings): Policy {
   const timeoutMs = s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout);
   if (timeoutMs < 10 || timeoutMs > 30_000) throw new ConfigError("RATE_POLICIES", `policy "${name}": timeout must be 10ms to 30s`);
-  let algorithm: Algorithm;
-  try {
+  const algorithm = refusedAsConfig(`policy "${name}": `, (): Algorithm => {
     const windowMs = durationMs(s.algorithm === "token-bucket" ? s.interval : s.window);
     if (windowMs < 1000) throw new RangeError("window and interval must be at least 1s");
-    algorithm =
-      s.algorithm === "fixed-window"
-        ? fixedWindow({ limit: s.limit, windowMs })
-        : s.algorithm === "sliding-window"
-          ? slidingWindow({ limit: s.limit, windowMs })
-          : tokenBucket({ capacity: s.limit, refill: s.refill, intervalMs: windowMs });
+    return s.algorithm === "fixed-window"
+      ? fixedWindow({ limit: s.limit, windowMs })
+      : s.algorithm === "sliding-window"
+        ? slidingWindow({ limit: s.limit, windowMs })
+        : tokenBucket({ capacity: s.limit, refill: s.refill, intervalMs: windowMs });
+  });
+  const policy: Policy = { name, algorithm, failure: s.failure ?? "open", timeoutMs, ...(s.lease ? { lease: leaseOf(name, s.lease) } : {}) };
+  // validateLease's messages name the policy already.
+  if (policy.lease) refusedAsConfig("", () => validateLease(policy));
+  return Object.freeze(policy);
+}
+
+/** Runs `build`; a RangeError (a core refusing these settings) becomes a ConfigError naming RATE_POLICIES. */
+function refusedAsConfig<T>(context: string, build: () => T): T {
+  try {
+    return build();
   } catch (error) {
-    if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", `policy "${name}": ${error.message}`);
+    if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", `${context}${error.message}`);
     throw error;
   }
-  const policy: Policy = { name, algorithm, failure: s.failure ?? "open", timeoutMs, ...(s.lease ? { lease: leaseOf(name, s.lease) } : {}) };
-  if (policy.lease) {
-    try {
-      validateLease(policy);
-    } catch (error) {
-      if (error instanceof RangeError) throw new ConfigError("RATE_POLICIES", error.message);
-      throw error;
-    }
-  }
-  return Object.freeze(policy);
 }
 
 function leaseOf(name: string, lease: { units: number; ttl: string }): LeaseOptions {
   const ttlMs = durationMs(lease.ttl);
-  if (ttlMs < 10 || ttlMs > 3_600_000) throw new ConfigError("RATE_POLICIES", `policy "${name}": lease ttl must be 10ms to 1h`);
+  if (ttlMs < 10 || ttlMs > MAX_LEASE_TTL_MS) throw new ConfigError("RATE_POLICIES", `policy "${name}": lease ttl must be 10ms to 1h`);
   return Object.freeze({ units: lease.units, ttlMs });
 }
 
