@@ -7,7 +7,7 @@ import { BoundedMap } from "./bounded-map";
  * this isolate advances, so a read that raced such a change keeps nothing and the change takes
  * effect at once. Each L1 adds its own rule for when a copy may be served.
  */
-export abstract class IsolateCopies<C extends { bytes: number }> {
+export abstract class IsolateCopies<C extends { bytes: number; confirmedAt: number }> {
   readonly #copies: BoundedMap<string, C>;
   readonly #byGroup = new Map<string, Set<string>>();
   #generation = 0;
@@ -68,9 +68,22 @@ export abstract class IsolateCopies<C extends { bytes: number }> {
     this.#copies.clear();
   }
 
-  /** The copy of `key`, made the most recently used. */
-  protected use(key: string): C | undefined {
-    return this.#copies.use(key);
+  /** Local time (ms) from which `copy` may no longer be served, whatever the bound. */
+  protected abstract endOf(copy: C): number;
+
+  /**
+   * The copy of `key`, made the most recently used, and whether Redis confirmed it no longer
+   * than `maxStaleMs` ago; none when it has reached its end (then it is forgotten).
+   */
+  protected live(key: string, maxStaleMs: number): { copy: C; withinBound: boolean } | undefined {
+    const copy = this.#copies.use(key);
+    if (!copy) return undefined;
+    const now = this.now();
+    if (now >= this.endOf(copy)) {
+      this.forget(key);
+      return undefined;
+    }
+    return { copy, withinBound: now - copy.confirmedAt <= maxStaleMs };
   }
 
   /** The copy of `key`, leaving the eviction order as it is. */
@@ -97,6 +110,21 @@ export abstract class IsolateCopies<C extends { bytes: number }> {
       keys.add(key);
     }
     if (!this.#copies.set(key, copy)) this.#unindex(key, copy);
+  }
+
+  /**
+   * Runs a change made through this isolate, dropping the copies it touches (every copy in
+   * `groups`, and those of `keys`) before it and again after it, also when it failed (it may
+   * have been applied): a read that raced it keeps nothing (the generation), and this isolate's
+   * readers see it at once.
+   */
+  async changing<T>(groups: readonly string[], keys: readonly string[], change: () => Promise<T>): Promise<T> {
+    this.dropCopies(groups, keys);
+    try {
+      return await change();
+    } finally {
+      this.dropCopies(groups, keys);
+    }
   }
 
   /** A change made through this isolate: drops every copy in `groups`, and those of `keys`. */

@@ -138,6 +138,11 @@ export class Cache {
     return entry;
   }
 
+  /** Runs a change of `tags` and `keys` through the L1 (see {@link IsolateCopies.changing}), when there is one. */
+  #changing<T>(tags: readonly string[], keys: readonly string[], change: () => Promise<T>): Promise<T> {
+    return this.#l1 ? this.#l1.changing(tags, keys.map((k) => this.keys.entry(k)), change) : change();
+  }
+
   /**
    * One read of `key`, settled against the L1 (see {@link #l1Settle}). When Redis answered
    * "unchanged" for a copy that a change made through this isolate dropped meanwhile, reads
@@ -209,11 +214,7 @@ export class Cache {
     validateKey(key);
     const entry = resolveEntryOptions(options);
     const encoded = encodeValue(value, this.#maxValueBytes);
-    if (this.#l1) this.#l1.drop(this.keys.entry(key));
-    const outcome = await this.#store(key, encoded, entry, "", "");
-    // Again after: a read that started after the first drop, and reached Redis before the
-    // store, must not keep the old value in this isolate.
-    if (this.#l1) this.#l1.drop(this.keys.entry(key));
+    const outcome = await this.#changing([], [key], () => this.#store(key, encoded, entry, "", ""));
     return { replaced: outcome.stored && outcome.replaced };
   }
 
@@ -230,10 +231,7 @@ export class Cache {
   async invalidate(invalidation: Invalidation): Promise<InvalidationEvent> {
     const validated = validateInvalidation(invalidation);
     const call = invalidateCall(this.keys, validated, { epoch: randomId(), fillWindowMs: this.#fillWindowMs, channel: this.channel });
-    if (this.#l1) this.#l1.invalidate(validated.tags, validated.keys.map((k) => this.keys.entry(k)));
-    const [, event] = await INVALIDATE.run(this.#redis, call);
-    // Again after: a read that started before the invalidation applied must not keep its copy.
-    if (this.#l1) this.#l1.invalidate(validated.tags, validated.keys.map((k) => this.keys.entry(k)));
+    const [, event] = await this.#changing(validated.tags, validated.keys, () => INVALIDATE.run(this.#redis, call));
     return parseEvent(event);
   }
 

@@ -55,14 +55,13 @@ export class L1Cache extends IsolateCopies<L1Copy> {
 
   /** Looks up `key` for a caller accepting copies confirmed up to `maxStaleMs` ago. */
   lookup(key: string, maxStaleMs: number): L1Lookup {
-    const copy = this.use(key);
-    if (!copy) return { kind: "none" };
-    const now = this.now();
-    if (now >= copy.freshUntil) {
-      this.forget(key);
-      return { kind: "none" };
-    }
-    return now - copy.confirmedAt <= maxStaleMs ? { kind: "hit", copy } : { kind: "revalidate", copy };
+    const live = this.live(key, maxStaleMs);
+    if (!live) return { kind: "none" };
+    return { kind: live.withinBound ? "hit" : "revalidate", copy: live.copy };
+  }
+
+  protected endOf(copy: L1Copy): number {
+    return copy.freshUntil;
   }
 
   /**
@@ -94,11 +93,6 @@ export class L1Cache extends IsolateCopies<L1Copy> {
     const copy = this.peek(key);
     if (!copy) return;
     Object.assign(copy, confirmedBy({ sentAt }, timing));
-  }
-
-  /** Drops the copy of `key`, as a change made through this isolate does. */
-  drop(key: string): void {
-    this.dropCopies([], [key]);
   }
 
   /** Drops every copy carrying one of `tags`, and those of `keys`. */

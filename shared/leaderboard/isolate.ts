@@ -49,14 +49,12 @@ export class LeaderboardL1 extends IsolateCopies<BoardCopy> {
 
   /** The copy of `read`, when Redis answered it no longer ago than `maxStaleMs` and it still shows the current version. */
   lookup<T>(read: string, maxStaleMs: number): BoardCopy<T> | undefined {
-    const copy = this.use(read);
-    if (!copy) return undefined;
-    const now = this.now();
-    if (now >= copy.until) {
-      this.forget(read);
-      return undefined;
-    }
-    return now - copy.confirmedAt <= maxStaleMs ? (copy as BoardCopy<T>) : undefined;
+    const live = this.live(read, maxStaleMs);
+    return live?.withinBound ? (live.copy as BoardCopy<T>) : undefined;
+  }
+
+  protected endOf(copy: BoardCopy): number {
+    return copy.until;
   }
 
   /**

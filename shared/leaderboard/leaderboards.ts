@@ -188,16 +188,9 @@ export class Leaderboards {
     return { l1: this.#l1, maxStaleMs, board: this.#keys.state(board), target };
   }
 
-  /**
-   * Runs a change of `board`, then drops the isolate's copies of it, also when the request
-   * failed (it may have been applied): this isolate's readers see the change at once.
-   */
-  async #changing<T>(board: string, change: () => Promise<T>): Promise<T> {
-    try {
-      return await change();
-    } finally {
-      if (this.#l1) this.#l1.dropBoard(this.#keys.state(board));
-    }
+  /** Runs a change of `board` through the L1 (see {@link IsolateCopies.changing}), when there is one. */
+  #changing<T>(board: string, change: () => Promise<T>): Promise<T> {
+    return this.#l1 ? this.#l1.changing([this.#keys.state(board)], [], change) : change();
   }
 
   async #submit(
