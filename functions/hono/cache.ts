@@ -9,6 +9,7 @@ import { bytes, DEFAULT_MAX_VALUE_BYTES, valueBytes } from "../../shared/cache/v
 import { InvalidInputError } from "../../shared/errors";
 import { utf8Length } from "../../shared/keys";
 import { coreOf } from "./cores";
+import { setHeaders } from "./set-headers";
 
 /** Options of the {@link cache} middleware. */
 export interface CacheMiddlewareOptions<E extends Env = any> {
@@ -81,10 +82,11 @@ export function cache<E extends Env = any>(options: CacheMiddlewareOptions<E>): 
       // Not shareable (or Redis failed): only the request that ran the route gets its answer;
       // one that joined it runs the route itself.
       if (!ranHere) await next();
-      c.res = withCacheHeaders(c.res, "BYPASS", 0);
+      setHeaders(c, cacheHeaders("BYPASS", 0));
       return;
     }
-    c.res = ranHere ? withCacheHeaders(c.res, result.status, result.ageSeconds) : responseOf(result);
+    if (ranHere) setHeaders(c, cacheHeaders(result.status, result.ageSeconds));
+    else c.res = responseOf(result);
   });
 }
 
@@ -122,13 +124,10 @@ async function loadedOf(c: Context, staticTags: readonly string[], maxBodyBytes:
 
 function responseOf(result: FetchResult<RouteLoaded>): Response {
   const value = result.value;
-  const headers = { "Content-Type": value.type === "json" ? "application/json" : value.contentType };
-  return withCacheHeaders(new Response(valueBytes(value) as Uint8Array<ArrayBuffer>, { status: 200, headers }), result.status, result.ageSeconds);
+  const headers = { "Content-Type": value.type === "json" ? "application/json" : value.contentType, ...cacheHeaders(result.status, result.ageSeconds) };
+  return new Response(valueBytes(value) as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
 
-function withCacheHeaders(res: Response, status: string, ageSeconds: number): Response {
-  const copy = new Response(res.body, res);
-  copy.headers.set("X-Cache", status);
-  copy.headers.set("Age", String(ageSeconds));
-  return copy;
+function cacheHeaders(status: string, ageSeconds: number): Record<string, string> {
+  return { "X-Cache": status, Age: String(ageSeconds) };
 }

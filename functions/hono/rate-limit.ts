@@ -8,6 +8,7 @@ import type { LimitResult, Policy } from "../../shared/ratelimit/types";
 import { rateLimitHeaders } from "../ratelimit/headers";
 import { callerLimited, rateLimitUnavailable } from "../ratelimit/problems";
 import { RedisNotConfiguredError, redisFromEnv, type UpstashBindings } from "./env";
+import { setHeaders } from "./set-headers";
 
 /**
  * Key namespace of the middleware's state (default): apart from limiters an app runs itself,
@@ -105,12 +106,3 @@ function routeExists(c: Context): boolean {
   return matchedRoutes(c).some((route) => route.method !== "ALL");
 }
 
-/** Sets headers on the response, copying it first when its headers are immutable (a fetched one). */
-export function setHeaders(c: Context, headers: Record<string, string>): void {
-  try {
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-  } catch {
-    c.res = new Response(c.res.body, c.res);
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-  }
-}

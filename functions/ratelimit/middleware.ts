@@ -9,8 +9,8 @@ import {
   type LimiterSource,
   MIDDLEWARE_NAMESPACE,
   rateLimit,
-  setHeaders,
 } from "../hono/rate-limit";
+import { setHeaders } from "../hono/set-headers";
 import type { AppEnv } from "../platform/app-env";
 import {
   bearerToken,
