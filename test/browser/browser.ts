@@ -37,7 +37,7 @@ function chromiumPath(): string {
  * Chromium, headless, with a fresh profile that is deleted on close. The flags keep it off the
  * network except for the page under test (no component updates, sync or background calls).
  */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), "console-e2e-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),

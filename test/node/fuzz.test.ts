@@ -10,6 +10,7 @@
  */
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildBundle, type Bundle } from "../../bench/miniflare";
 import { createApp } from "../../functions/app";
 import type { FaultConfig } from "../../local/faults";
 import { fallbackViolations } from "./fuzz/fallbacks";
@@ -20,6 +21,7 @@ import { namesSeed, seed, SEED_NAMES, type Seeded, type SeedSnapshot } from "./f
 import { send, type FuzzResponse } from "./fuzz/send";
 import { fuzzSettings } from "./fuzz/settings";
 import { startFuzzWorker, type FuzzWorker } from "./fuzz/worker";
+import { repoRoot } from "./processes";
 
 const settings = fuzzSettings();
 console.log(`fuzz: FUZZ_SEED=${settings.seed} FUZZ_RUNS=${settings.runs} FUZZ_FAULT_RUNS=${settings.faultRuns}`);
@@ -58,17 +60,25 @@ function judgedAs(ops: readonly Operation[], op: Operation, req: FuzzRequest): {
 interface Target {
   worker: FuzzWorker;
   doc: Schema;
+  /** The operations of `doc`. */
+  ops: Operation[];
   validator: SchemaValidator;
   seeded: Seeded;
   before: SeedSnapshot;
 }
 
+/** The production bundle, built once for both Workers of this file (on first use), removed after them. */
+let bundle: Promise<Bundle> | undefined;
+afterAll(async () => {
+  (await bundle?.catch(() => undefined))?.remove();
+});
+
 async function target(vars: Record<string, string> = {}): Promise<Target> {
-  const worker = await startFuzzWorker(vars);
+  const worker = await startFuzzWorker(vars, await (bundle ??= buildBundle(repoRoot)));
   try {
     const doc = (await (await fetch(`${worker.url}/openapi.json`)).json()) as Schema;
     const seeded = await seed(worker.url, worker.token);
-    return { worker, doc, validator: new SchemaValidator(doc), seeded, before: await seeded.snapshot() };
+    return { worker, doc, ops: operationsOf(doc), validator: new SchemaValidator(doc), seeded, before: await seeded.snapshot() };
   } catch (error) {
     await worker.stop();
     throw error;
@@ -96,13 +106,12 @@ describe("fuzzing every documented operation", () => {
   });
 
   it("serves the document the operations were read from", () => {
-    expect(operationsOf(t.doc).map((op) => `${op.method} ${op.path}`)).toEqual(operations.map((op) => `${op.method} ${op.path}`));
+    expect(t.ops.map((op) => `${op.method} ${op.path}`)).toEqual(operations.map((op) => `${op.method} ${op.path}`));
   });
 
   for (const op of operations) {
     it(`${op.method} ${op.path}: no 500, only documented statuses, problem+json errors, valid 2xx bodies`, async () => {
-      const ops = operationsOf(t.doc);
-      const documented = ops.find((o) => o.method === op.method && o.path === op.path)!;
+      const documented = t.ops.find((o) => o.method === op.method && o.path === op.path)!;
       const ctx = { doc: t.doc, token: t.worker.token, seedNames: SEED_NAMES };
       await fc.assert(
         fc.asyncProperty(requestArbitrary(documented, ctx), async (req) => {
@@ -110,7 +119,7 @@ describe("fuzzing every documented operation", () => {
           await t.seeded.keepLockIfDue();
           const res = await send(t.worker.url, req);
           count(documented, res.status);
-          const { as, extra } = judgedAs(ops, documented, req);
+          const { as, extra } = judgedAs(t.ops, documented, req);
           expect(violations(as, res, t.validator, extra), describeCase(req, res)).toEqual([]);
         }),
         params(settings.runs),
@@ -122,7 +131,7 @@ describe("fuzzing every documented operation", () => {
 
   it("every operation refuses a body over MAX_BODY_BYTES with its documented 413, GETs included", async () => {
     const body = JSON.stringify({ value: "v".repeat(1024 * 1024) });
-    for (const op of operationsOf(t.doc)) {
+    for (const op of t.ops) {
       const path = op.path.replace(/\{[^}]+\}/g, "x");
       const req = { method: op.method, path, headers: { authorization: `Bearer ${t.worker.token}`, "content-type": "application/json", "cf-connecting-ip": "192.0.2.99" }, body };
       const res = await send(t.worker.url, req);
@@ -170,19 +179,18 @@ describe("fuzzing under injected Redis faults", () => {
 
   for (const { name, faults, total } of FAULTS) {
     it(`${name}: only documented fallbacks, within the documented timeout`, async () => {
-      const bound = Math.max(FAULT_TIMEOUT_MS * (1 + t.worker.redisRetries), POLICY_TIMEOUT_MS) + SLACK_MS;
+      const bound = Math.max(t.worker.redisTimeoutMs * (1 + t.worker.redisRetries), POLICY_TIMEOUT_MS) + SLACK_MS;
       // The seeded lock's lease (5 min) must outlast the mode: Redis cannot renew it under faults.
       await t.seeded.keepLock();
       t.worker.stack.endpoint.setFaults(faults);
       try {
-        const ops = operationsOf(t.doc);
-        for (const op of ops) {
+        for (const op of t.ops) {
           const ctx = { doc: t.doc, token: t.worker.token, seedNames: SEED_NAMES };
           await fc.assert(
             fc.asyncProperty(requestArbitrary(op, ctx), async (req) => {
               fc.pre(!namesSeed(req));
               const res = await send(t.worker.url, req);
-              const { as, extra } = judgedAs(ops, op, req);
+              const { as, extra } = judgedAs(t.ops, op, req);
               const problems = violations(as, res, t.validator, extra);
               if (total && problems.length === 0) problems.push(...fallbackViolations(as, res));
               if (res.elapsedMs > bound) problems.push(`answered after ${Math.round(res.elapsedMs)} ms, over ${bound} ms`);

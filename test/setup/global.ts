@@ -1,9 +1,8 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { startLocalEndpoint } from "../../local/endpoint";
 import { startRedisServer } from "../../local/redis-server";
+import { repoRoot } from "../node/processes";
 import { startOrigin } from "./origin";
 import { quietKnownWorkerdNoise } from "./quiet-workerd";
 import { copyDocsAssets } from "../../local/docs-assets";
@@ -16,7 +15,7 @@ import { copyDocsAssets } from "../../local/docs-assets";
  */
 export default async function setup(project: TestProject) {
   const restoreOutput = quietKnownWorkerdNoise();
-  copyDocsAssets(join(dirname(fileURLToPath(import.meta.url)), "..", ".."));
+  copyDocsAssets(repoRoot);
   const redis = await startRedisServer();
   const endpoint = await startLocalEndpoint({ redisUrl: redis.url, poolSize: 16 }).catch(async (error: unknown) => {
     await redis.stop();

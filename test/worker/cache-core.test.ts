@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Cache, bytes, cached, InflightMap, InvalidationScheduler, json, memoKey, stableStringify, text, ValueTooLargeError, type CacheOptions, type Loaded } from "../../shared/cache";
 import { InvalidInputError, RedisUnavailableError } from "../../shared/errors";
-import { clearFaults, countRoundTrips, setFaults, sleep, testRedis, uniqueName } from "./helpers";
+import { clearFaults, countRoundTrips, deferred, setFaults, sleep, testRedis, uniqueName } from "./helpers";
 
 /** A cache on a fresh prefix, so nothing here touches another test's keys. */
 function makeCache(options: Partial<CacheOptions> = {}) {
@@ -141,15 +141,13 @@ describe("invalidation", () => {
     const { cache: otherIsolate } = makeCache({ prefix, inflight: new InflightMap(), l1: false });
     await cache.set("s", json("old"), { ttl: 60, tags: ["t"] });
     await cache.invalidate({ tags: ["t"], mode: "soft" });
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let started!: () => void;
-    const loading = new Promise<void>((resolve) => (started = resolve));
-    const refreshing = cache.fetch("s", async () => { started(); await gate; return { value: json("new"), ttl: 60, tags: ["t"] }; }, { refresh: "inline" });
-    await loading;
+    const gate = deferred();
+    const loading = deferred();
+    const refreshing = cache.fetch("s", async () => { loading.resolve(); await gate.promise; return { value: json("new"), ttl: 60, tags: ["t"] }; }, { refresh: "inline" });
+    await loading.promise;
     const meanwhile = await otherIsolate.fetch("s", async () => ({ value: json("other") }), { refresh: "inline" });
     expect(meanwhile).toMatchObject({ status: "STALE", value: json("old") });
-    open();
+    gate.resolve();
     expect(await refreshing).toMatchObject({ status: "MISS", value: json("new"), stale: false });
     expect(await otherIsolate.get("s")).toMatchObject({ value: json("new"), stale: false });
   });

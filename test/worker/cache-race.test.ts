@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Cache, InflightMap, json, type InvalidationMode, type Loaded } from "../../shared/cache";
-import { sleep, testRedis, uniqueName } from "./helpers";
+import { deferred, sleep, testRedis, uniqueName } from "./helpers";
 
 const jitter = (maxMs = 3) => sleep(Math.floor(Math.random() * (maxMs + 1)));
 
@@ -20,10 +20,9 @@ describe("invalidate vs fill", () => {
         for (let round = 0; round < ROUNDS; round++) {
           const key = `k-${lane}-${round}`;
           const mode: InvalidationMode = round % 2 === 0 ? "hard" : "soft";
-          let loading!: () => void;
-          const loaderStarted = new Promise<void>((resolve) => (loading = resolve));
+          const loaderStarted = deferred();
           const loader = async (): Promise<Loaded> => {
-            loading();
+            loaderStarted.resolve();
             await jitter();
             const seen = version;
             await jitter();
@@ -32,7 +31,7 @@ describe("invalidate vs fill", () => {
           const fill = cache.fetch(key, loader);
           const write = (async () => {
             // The write lands while the load is in progress: before or after it reads the data.
-            await loaderStarted;
+            await loaderStarted.promise;
             await jitter();
             const written = ++version;
             await cache.invalidate({ tags: [tag], mode });
@@ -58,20 +57,18 @@ describe("invalidate vs fill", () => {
 describe("a fill overtaken by an invalidation", () => {
   it("is answered as stale, also to a caller that joined it after the invalidation returned", async () => {
     const cache = new Cache(testRedis(), { prefix: uniqueName("join"), onBackgroundError: () => {} });
-    let started!: () => void;
-    let finish!: () => void;
-    const loading = new Promise<void>((r) => (started = r));
-    const gate = new Promise<void>((r) => (finish = r));
+    const loading = deferred();
+    const gate = deferred();
     const first = cache.fetch("k", async (): Promise<Loaded> => {
-      started();
-      await gate;
+      loading.resolve();
+      await gate.promise;
       return { value: json("old"), ttl: 60, tags: ["t"] };
     });
-    await loading; // the read has returned: the load is as of a time before the invalidation
+    await loading.promise; // the read has returned: the load is as of a time before the invalidation
     await cache.invalidate({ tags: ["t"] });
     let otherLoads = 0;
     const joined = cache.fetch("k", async () => ({ value: json(`new${++otherLoads}`), ttl: 60, tags: ["t"] }));
-    finish();
+    gate.resolve();
     for (const result of [await first, await joined]) {
       expect(result).toMatchObject({ status: "MISS", value: json("old"), stale: true, ttlSeconds: 0 });
     }
@@ -131,21 +128,19 @@ describe("stampede", () => {
     // Two isolates: each has its own in-flight map.
     const holder = new Cache(testRedis(), { prefix, leaseMs: 10_000, inflight: new InflightMap() });
     const other = new Cache(testRedis(), { prefix, waitMs: 300, inflight: new InflightMap() });
-    let loadStarted!: () => void;
-    let release!: () => void;
-    const loading = new Promise<void>((r) => (loadStarted = r));
-    const gate = new Promise<void>((r) => (release = r));
+    const loading = deferred();
+    const gate = deferred();
     const blocked = holder.fetch("k", async (): Promise<Loaded> => {
-      loadStarted();
-      await gate;
+      loading.resolve();
+      await gate.promise;
       return { value: json("late") };
     }, { ttl: 60 });
-    await loading; // the holder has read and taken the lease (it loads only then); its loader hangs
+    await loading.promise; // the holder has read and taken the lease (it loads only then); its loader hangs
     const started = Date.now();
     const mine = await other.fetch("k", async () => ({ value: json("mine") }), { ttl: 60 });
     expect(mine).toMatchObject({ status: "MISS", value: json("mine") });
     expect(Date.now() - started).toBeLessThan(2000);
-    release();
+    gate.resolve();
     await blocked;
   });
 });

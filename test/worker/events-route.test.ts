@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readCacheConfig } from "../../functions/cache/config";
 import { eventStreamTiming, HEARTBEAT_MS } from "../../functions/cache/events-routes";
 import { readConfig } from "../../functions/platform/config";
+import { cacheKeys } from "../../shared/cache/keys";
 import { api, json, uniqueName } from "./helpers";
 
 /** One server-sent event block: its comment lines and fields, in order. */
@@ -102,19 +103,8 @@ class EventStream {
   }
 }
 
-/** Polls `read` until `ok` holds, failing after `timeoutMs` with the last value read. */
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** The Worker's invalidation channel, as the route computes it. */
-const channel = readCacheConfig(env).channel ?? `${readConfig(env).keyPrefix}:cache:invalidations`;
+const channel = readCacheConfig(env).channel ?? cacheKeys(readConfig(env).keyPrefix).defaultChannel;
 
 /** PUBSUB NUMSUB of the channel, sent straight to the local endpoint. */
 async function subscribers(): Promise<number> {
@@ -127,6 +117,11 @@ async function subscribers(): Promise<number> {
   return Number(result[1]);
 }
 
+/** Polls the channel's subscribers every 20 ms until there are `n`, failing after 5 s with the last count read. */
+function subscribersReach(n: number, what: string): Promise<void> {
+  return expect.poll(subscribers, { timeout: 5000, interval: 20, message: what }).toBe(n);
+}
+
 let baseline = 0;
 const streams: EventStream[] = [];
 
@@ -137,7 +132,7 @@ async function openStream(query = ""): Promise<{ res: Response; stream: EventStr
   expect(res.status).toBe(200);
   const stream = new EventStream(res.body!);
   streams.push(stream);
-  await until(subscribers, (n) => n === before + 1, "subscribers of the channel once the stream is open");
+  await subscribersReach(before + 1, "subscribers of the channel once the stream is open");
   return { res, stream };
 }
 
@@ -154,7 +149,7 @@ beforeAll(async () => {
 afterEach(async () => {
   eventStreamTiming.heartbeatMs = HEARTBEAT_MS;
   await Promise.all(streams.splice(0).map((stream) => stream.cancel()));
-  await until(subscribers, (n) => n === baseline, "subscribers of the channel after the test's streams closed");
+  await subscribersReach(baseline, "subscribers of the channel after the test's streams closed");
 });
 
 describe("GET /v1/events", () => {
@@ -223,6 +218,6 @@ describe("GET /v1/events", () => {
 
     await stream.cancel();
     // Well under one heartbeat (25 s): the disconnect itself ends the subscription.
-    await until(subscribers, (n) => n === before, "subscribers of the channel after the client disconnected", 5000);
+    await subscribersReach(before, "subscribers of the channel after the client disconnected");
   });
 });

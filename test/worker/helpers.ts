@@ -11,6 +11,13 @@ import { createRedis, type RedisClient } from "../../shared/redis";
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A promise and the function that resolves it: a latch a test opens when it chooses. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** A random key/name prefix, so tests never touch data they did not create. */
 export function uniqueName(label = "t"): string {
   return `${label}-${crypto.randomUUID().slice(0, 8)}`;

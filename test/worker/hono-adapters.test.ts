@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cache, edgeRedis, type EdgeRedisEnv, lock, problemHandler, rateLimit, type UpstashBindings } from "../../functions/hono";
 import { Locks } from "../../shared/lock";
 import { tokenBucket, type Policy } from "../../shared/ratelimit";
-import { clearFaults, setFaults, testRedis, uniqueName } from "./helpers";
+import { clearFaults, deferred, setFaults, testRedis, uniqueName } from "./helpers";
 
 /**
  * The Hono adapters in an app of their own (not the service), called with `app.request`: the
@@ -48,17 +48,16 @@ describe("rateLimit()", () => {
 describe("cache()", () => {
   it("runs the route once for concurrent misses of one key; every caller gets its answer", async () => {
     let runs = 0;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gate = deferred();
     const app = new Hono();
     app.get("/slow", cache({ ttl: 60, key: () => uniqueKey }), async (c) => {
       runs++;
-      await gate;
+      await gate.promise;
       return c.json({ run: runs });
     });
     const uniqueKey = uniqueName("slow");
     const pending = [app.request("/slow", {}, bindings), app.request("/slow", {}, bindings), app.request("/slow", {}, bindings)];
-    setTimeout(open, 50);
+    setTimeout(gate.resolve, 50);
     const answers = await Promise.all(pending.map(async (p) => (await p).json()));
     expect(runs).toBe(1);
     expect(answers).toEqual([{ run: 1 }, { run: 1 }, { run: 1 }]);

@@ -29,11 +29,14 @@ const send = (status: number, headers: Record<string, string | string[]>, body =
   res.end(body);
 };
 
+/** A plain cacheable 200 that names its path. */
+const cacheable: Behaviour = (res, path) => send(200, { ...TEXT, "Cache-Control": "max-age=60", "Cache-Tag": "fuzz-origin" }, `origin ${path.slice(0, 200)}`)(res);
+
 /** Weighted: the first behaviour (a plain cacheable 200) is the most common. */
 const BEHAVIOURS: Behaviour[] = [
-  (res, path) => send(200, { ...TEXT, "Cache-Control": "max-age=60", "Cache-Tag": "fuzz-origin" }, `origin ${path.slice(0, 200)}`)(res),
-  (res, path) => send(200, { ...TEXT, "Cache-Control": "max-age=60", "Cache-Tag": "fuzz-origin" }, `origin ${path.slice(0, 200)}`)(res),
-  (res, path) => send(200, { ...TEXT, "Cache-Control": "max-age=60", "Cache-Tag": "fuzz-origin" }, `origin ${path.slice(0, 200)}`)(res),
+  cacheable,
+  cacheable,
+  cacheable,
   send(200, { "Content-Type": "text/html", "Cache-Control": "s-maxage=5, stale-while-revalidate=30, stale-if-error=60" }, "<script>alert(document.cookie)</script>"),
   send(200, { ...TEXT, "Cache-Control": "max-age=-5, s-maxage=abc" }, "negative"),
   send(200, { ...TEXT, "Cache-Control": "max-age=99999999999999999999999, stale-while-revalidate=1e400" }, "huge ttl"),

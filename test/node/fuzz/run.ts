@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz`: the fuzz suite at a larger size than in `npm test`, with a new seed each run
- * unless FUZZ_SEED is given. It prints the settings first, so a failure can be replayed:
+ * unless FUZZ_SEED is given. The suite prints the settings first, so a failure can be replayed:
  * `FUZZ_SEED=<seed> FUZZ_RUNS=<runs> npm run fuzz` (add FUZZ_PATH=<path> from fast-check's
  * report to replay only the failing case).
  */
@@ -14,7 +14,6 @@ const env = {
   FUZZ_RUNS: process.env.FUZZ_RUNS || "500",
   FUZZ_FAULT_RUNS: process.env.FUZZ_FAULT_RUNS || "20",
 };
-console.log(`fuzz: FUZZ_SEED=${env.FUZZ_SEED} FUZZ_RUNS=${env.FUZZ_RUNS} FUZZ_FAULT_RUNS=${env.FUZZ_FAULT_RUNS}`);
 const child = spawn("npx", ["vitest", "run", "--project", "node", "test/node/fuzz.test.ts"], { cwd: repoRoot, env, stdio: "inherit" });
 const forward = (signal: NodeJS.Signals) => child.kill(signal);
 process.on("SIGINT", forward);

@@ -15,7 +15,7 @@ export interface FuzzSettings {
   path?: string;
 }
 
-export const DEFAULT_SEED = 20261130;
+const DEFAULT_SEED = 20261130;
 
 /** Reads the settings from the environment. */
 export function fuzzSettings(env: Record<string, string | undefined> = process.env): FuzzSettings {

@@ -5,7 +5,7 @@
  * origin for the proxy. Real HTTP, so hostile paths reach workerd exactly as sent.
  */
 import { randomBytes } from "node:crypto";
-import { buildBundle, startMiniflareWorker } from "../../../bench/miniflare";
+import { buildBundle, startMiniflareWorker, type Bundle } from "../../../bench/miniflare";
 import { startLocalStack, type LocalStack } from "../local-stack";
 import { repoRoot } from "../processes";
 import { startFuzzOrigin, type FuzzOrigin } from "./origin";
@@ -32,16 +32,22 @@ export interface FuzzWorker {
   stop(): Promise<void>;
 }
 
-/** Builds the bundle, starts Redis, the endpoint, the origin and the Worker. */
-export async function startFuzzWorker(vars: Record<string, string> = {}): Promise<FuzzWorker> {
+/**
+ * Starts Redis, the endpoint, the origin and the Worker from `bundle`, which stays the caller's
+ * to remove; without one, builds a bundle of its own and removes it on `stop()`.
+ */
+export async function startFuzzWorker(vars: Record<string, string> = {}, bundle?: Bundle): Promise<FuzzWorker> {
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stoppers.splice(0).reverse()) await s().catch(() => {});
   };
   let output = "";
   try {
-    const bundle = await buildBundle(repoRoot);
-    stoppers.push(async () => bundle.remove());
+    if (!bundle) {
+      const own = await buildBundle(repoRoot);
+      stoppers.push(async () => own.remove());
+      bundle = own;
+    }
     const stack = await startLocalStack({ poolSize: 8 });
     stoppers.push(() => stack.stop());
     const origin = await startFuzzOrigin();
