@@ -6,10 +6,11 @@ import { parseArgs } from "node:util";
 import { runLoad } from "./load";
 import { connectHeapProbe, type HeapProbe } from "./inspector";
 import { buildBundle, startMiniflareWorker, type Bundle, type MiniflareWorker } from "./miniflare";
-import { startEndpointProcess, type EndpointProcess } from "./soak/endpoint-process";
 import { rssKiB } from "./soak/memory";
+import { workerCall, workerVars } from "./stack";
 import { toMarkdown, type RouteResult } from "./memory/report";
 import { ROUTES, type Call, type Route } from "./memory/routes";
+import { startEndpointProcess, type EndpointProcess } from "../local/endpoint-process";
 import { startRedisServer } from "../local/redis-server";
 
 /**
@@ -32,10 +33,7 @@ async function measure(route: Route, bundle: Bundle, endpoint: EndpointProcess, 
     bundle,
     ...(route.script ? { script: route.script(endpoint) } : {}),
     inspect: true,
-    vars: {
-      UPSTASH_REDIS_REST_URL: endpoint.url,
-      UPSTASH_REDIS_REST_TOKEN: endpoint.token,
-      API_TOKEN: apiToken,
+    vars: workerVars(endpoint, apiToken, {
       KEY_PREFIX: `mem${randomBytes(4).toString("hex")}`,
       RATE_POLICIES: JSON.stringify({
         // Always allowed: the allowed path is the one that runs the script every time.
@@ -43,7 +41,7 @@ async function measure(route: Route, bundle: Bundle, endpoint: EndpointProcess, 
         // As in the soak: the bindings would answer 429 to /health past 100 calls per 10 s.
         middleware: { v1: [], public: [] },
       }),
-    },
+    }),
   });
   try {
     const heap = await connectHeapProbe(worker.inspectorUrl!);
@@ -59,12 +57,7 @@ async function measure(route: Route, bundle: Bundle, endpoint: EndpointProcess, 
 
 /** The route's setup, its warm-up, then its steps, each followed by the two readings. */
 async function runSteps(route: Route, worker: MiniflareWorker, heap: HeapProbe, apiToken: string, o: Options): Promise<RouteResult> {
-  const call: Call = (path, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${apiToken}`);
-    if (init.body !== undefined) headers.set("Content-Type", "application/json");
-    return fetch(`${worker.url}${path}`, { ...init, headers });
-  };
+  const call: Call = workerCall(worker.url, apiToken);
   let unexpected = 0;
   const one = async () => {
     const res = await call(route.path, route.init);
@@ -136,7 +129,7 @@ async function main(): Promise<void> {
   try {
     const redis = await startRedisServer();
     try {
-      const endpoint = await startEndpointProcess(root, redis.url);
+      const endpoint = await startEndpointProcess({ redisUrl: redis.url });
       try {
         for (const name of o.routes) {
           process.stderr.write(`memory: ${name}\n`);

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { parse as parseToml } from "smol-toml";
-import { childrenOf } from "./soak/memory";
+import { childrenOf } from "../local/process-table";
 
 const run = promisify(execFile);
 
@@ -104,12 +104,9 @@ export async function startMiniflareWorker(opts: {
   return { url: url.origin, pid, inspectorUrl, miniflare: mf, dispose: () => mf.dispose() };
 }
 
+/** The workerd processes this process started. */
 function workerdChildren(): number[] {
-  return childrenOf(process.pid).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
-    } catch {
-      return false;
-    }
-  });
+  return childrenOf(process.pid)
+    .filter((p) => p.comm === "workerd")
+    .map((p) => p.pid);
 }

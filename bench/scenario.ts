@@ -49,3 +49,21 @@ export async function expectStatus(res: Response, ...expected: number[]): Promis
     throw new Error(`expected ${expected.join("/")}, got ${res.status}: ${text.slice(0, 200)}`);
   }
 }
+
+/** Throws unless `res` is a 200 whose `X-Cache` is one of `allowed`, e.g. `["HIT-L1", "HIT"]`. */
+export async function expectXCache(res: Response, allowed: readonly string[]): Promise<void> {
+  const served = res.headers.get("X-Cache");
+  if (served === null || !allowed.includes(served)) throw new Error(`expected X-Cache ${allowed.join(" or ")}, got ${res.status} ${served}`);
+  await expectStatus(res, 200);
+}
+
+/** Operations of an L1 row: a few seconds at its rate, so several 1 s bounds pass in it. */
+export const L1_OPERATIONS = 5000;
+
+/**
+ * Empties the isolate's L1s (a bench-only route), as an L1 scenario's `beforeFirstCall`: its
+ * first call is then a read from Redis.
+ */
+export async function coldIsolate(ctx: BenchContext): Promise<void> {
+  await expectStatus(await ctx.call("/__bench/l1/clear", { method: "POST" }), 200);
+}

@@ -4,12 +4,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Redis from "ioredis";
 import { startDemoOrigin } from "../local/demo-origin";
+import { startEndpointProcess } from "../local/endpoint-process";
 import { runFor } from "./load";
 import { startStack } from "./stack";
 import { hotSetup, SCHEDULE_AHEAD_MS } from "./soak/cache-ops";
 import { fireCron, startCronTicker } from "./soak/cron";
 import { names, pause } from "./soak/context";
-import { startEndpointProcess } from "./soak/endpoint-process";
 import { EventSubscriber, probe } from "./soak/events";
 import { counterTotals, leaderboardSums, lockExclusion, rateNeverOverAdmitted, semaphoreLimit, type InvariantResult } from "./soak/invariants";
 import { eventStreams, l1Reads, proxyReads, scheduledApplied } from "./soak/invariants-cache";
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   const stack = await startStack({
     root,
     runtime: options.runtime,
-    endpoint: (redisUrl) => startEndpointProcess(root, redisUrl),
+    endpoint: (redisUrl) => startEndpointProcess({ redisUrl }),
     // Crons are fired by the driver (soak/cron.ts) through wrangler's /__scheduled.
     testScheduled: true,
     onWorkerOutput: (text) => keepLast(workerLines, text.trimEnd().split("\n"), WORKER_LINES_KEPT),

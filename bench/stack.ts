@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { processesInGroup } from "../local/process-table";
 import { startRedisServer, type RedisServerHandle } from "../local/redis-server";
 import { freePort } from "../local/ports";
 import { startWranglerDev, waitForHttp } from "../local/wrangler-dev";
 import { buildBundle, startMiniflareWorker } from "./miniflare";
-import { processesInGroup } from "./soak/memory";
 
 /** What the stack needs of a REST endpoint, however it was started. */
 export interface StackEndpoint {
@@ -32,7 +32,6 @@ interface RunningWorker {
 export interface Stack<E extends StackEndpoint> {
   redis: RedisServerHandle;
   endpoint: E;
-  runtime: WorkerRuntime;
   /** The workerd processes running the Worker, for their memory. */
   workerPids(): number[];
   /** The Worker, e.g. http://127.0.0.1:40123 */
@@ -82,12 +81,7 @@ export async function startStack<E extends StackEndpoint>(opts: {
     throw error;
   }
   const apiToken = randomBytes(24).toString("hex");
-  const vars = {
-    ...opts.vars,
-    UPSTASH_REDIS_REST_URL: endpoint.url,
-    UPSTASH_REDIS_REST_TOKEN: endpoint.token,
-    API_TOKEN: apiToken,
-  };
+  const vars = workerVars(endpoint, apiToken, opts.vars);
   let worker: RunningWorker | undefined;
   const stop = async () => {
     process.off("SIGINT", interrupted);
@@ -111,18 +105,33 @@ export async function startStack<E extends StackEndpoint>(opts: {
   return {
     redis,
     endpoint,
-    runtime,
     workerPids: pids,
     workerUrl,
     apiToken,
     stop,
     fireCron: scheduled,
-    call: (path, init = {}) => {
-      const headers = new Headers(init.headers);
-      headers.set("Authorization", `Bearer ${apiToken}`);
-      if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-      return fetch(`${workerUrl}${path}`, { ...init, headers });
-    },
+    call: workerCall(workerUrl, apiToken),
+  };
+}
+
+/**
+ * The Worker's variables over `endpoint`, with `apiToken` as its bearer token: `extra`, then
+ * the endpoint's URL and token and the API token (which win).
+ */
+export function workerVars(endpoint: { url: string; token: string }, apiToken: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...extra, UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: endpoint.token, API_TOKEN: apiToken };
+}
+
+/**
+ * Calls the Worker at `workerUrl`: `path` relative to it, with `apiToken` as the bearer token,
+ * and a JSON content type when there is a body and the caller set none.
+ */
+export function workerCall(workerUrl: string, apiToken: string): (path: string, init?: RequestInit) => Promise<Response> {
+  return (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${apiToken}`);
+    if (init.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+    return fetch(`${workerUrl}${path}`, { ...init, headers });
   };
 }
 

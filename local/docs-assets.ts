@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The files the docs page loads, as the package names them. */
-export const DOCS_VENDOR_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"] as const;
+const DOCS_VENDOR_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"] as const;
 
 /** Copies the files into `<root>/public/docs/vendor/`. */
 export function copyDocsAssets(root: string): void {

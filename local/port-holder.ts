@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { processIds } from "./process-table";
 
 /** A process found listening on a TCP port. */
 export interface PortHolder {
@@ -43,14 +44,6 @@ function listeningSocketInodes(port: number): Set<string> {
     }
   }
   return inodes;
-}
-
-function processIds(): number[] {
-  try {
-    return readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function holdsSocket(pid: number, inodes: Set<string>): boolean {

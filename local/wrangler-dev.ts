@@ -36,7 +36,7 @@ export const QUIET_WRANGLER_ENV: Readonly<Record<string, string>> = {
  * ready, and names a `src` folder this project does not have), where the variables file it was
  * given lives, and its "Ready on" line, which names its internal port behind the launcher's.
  */
-export const WRANGLER_NOISE: readonly RegExp[] = [
+const WRANGLER_NOISE: readonly RegExp[] = [
   /^\[custom build\] /,
   /^The file .* changed, restarting build\.\.\.$/,
   /^Using secrets defined in /,
@@ -44,7 +44,7 @@ export const WRANGLER_NOISE: readonly RegExp[] = [
 ];
 
 /** Copies `from` to `to` line by line, leaving out the lines that match `noise`. */
-export function pipeWithout(from: Readable, to: Writable, noise: readonly RegExp[]): void {
+function pipeWithout(from: Readable, to: Writable, noise: readonly RegExp[]): void {
   const lines = createInterface({ input: from, crlfDelay: Infinity });
   lines.on("line", (line) => {
     const plain = line.replace(/\x1b\[[0-9;]*m/g, "");

@@ -1,4 +1,4 @@
-import type { EndpointProcess } from "../soak/endpoint-process";
+import type { EndpointProcess } from "../../local/endpoint-process";
 
 /**
  * What `npm run bench:memory` calls, one route per fresh workerd. The two baselines are Workers

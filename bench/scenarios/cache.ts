@@ -1,4 +1,4 @@
-import { expectStatus, type BenchContext, type Scenario } from "../scenario";
+import { coldIsolate, expectStatus, expectXCache, L1_OPERATIONS, type BenchContext, type Scenario } from "../scenario";
 
 /**
  * Cache scenarios. "In Worker" rows run one core operation per HTTP request through the
@@ -20,8 +20,6 @@ const HOT_KEYS = 100;
 /** Keys read with L1 on: hot enough that every one stays in the isolate's memory. */
 const L1_HOT_KEYS = 10;
 const TAGGED_ENTRIES = 1000;
-/** Operations of an L1 row: a few seconds at its rate, so several 1 s bounds pass in it. */
-export const L1_OPERATIONS = 5000;
 
 async function put(ctx: BenchContext, key: string, body: Record<string, unknown>): Promise<void> {
   await expectStatus(await ctx.call(`/v1/cache/${encodeURIComponent(key)}`, { method: "PUT", body: JSON.stringify(body) }), 200, 201);
@@ -39,9 +37,6 @@ async function fetchVia(ctx: BenchContext, op: "fetch" | "fetch-l1", key: string
   const { status } = (await res.json()) as { status: string };
   if (!expected.includes(status)) throw new Error(`expected ${expected.join("/")}, got ${status} for ${key}`);
 }
-
-/** Empties the isolate's L1s: the first call of an L1 scenario is then a read from Redis. */
-const coldIsolate = async (ctx: BenchContext) => expectStatus(await ctx.call("/__bench/l1/clear", { method: "POST" }), 200);
 
 /** Runs `count` calls of `fn`, `width` at a time (setup only). */
 async function inParallel(count: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
@@ -70,11 +65,7 @@ export const scenarios: Scenario[] = [
     group: "cache",
     name: "HTTP API: hit (GET /v1/cache/{key})",
     setup: storeHot,
-    run: async (ctx, i) => {
-      const res = await ctx.call(`/v1/cache/${hotKey(ctx, i)}`);
-      if (res.headers.get("X-Cache") !== "HIT") throw new Error(`expected a HIT, got ${res.status} ${res.headers.get("X-Cache")}`);
-      await expectStatus(res, 200);
-    },
+    run: async (ctx, i) => expectXCache(await ctx.call(`/v1/cache/${hotKey(ctx, i)}`), ["HIT"]),
   },
   {
     group: "cache",
@@ -91,12 +82,7 @@ export const scenarios: Scenario[] = [
     setup: storeHot,
     operations: L1_OPERATIONS,
     beforeFirstCall: coldIsolate,
-    run: async (ctx, i) => {
-      const res = await ctx.call(`/v1/cache/${l1Key(ctx, i)}`, { headers: { "Cache-Control": "max-stale=1" } });
-      const served = res.headers.get("X-Cache");
-      if (served !== "HIT-L1" && served !== "HIT") throw new Error(`expected HIT-L1 or HIT, got ${res.status} ${served}`);
-      await expectStatus(res, 200);
-    },
+    run: async (ctx, i) => expectXCache(await ctx.call(`/v1/cache/${l1Key(ctx, i)}`, { headers: { "Cache-Control": "max-stale=1" } }), ["HIT-L1", "HIT"]),
   },
   {
     group: "cache",

@@ -1,5 +1,4 @@
-import { expectStatus, type BenchContext, type Scenario } from "../scenario";
-import { L1_OPERATIONS } from "./cache";
+import { coldIsolate, expectStatus, expectXCache, L1_OPERATIONS, type BenchContext, type Scenario } from "../scenario";
 
 /**
  * Leaderboard scenarios on one unconfigured board (so the defaults: all-time, daily, weekly
@@ -90,13 +89,8 @@ export const scenarios: Scenario[] = [
     name: "GET top 10 with L1 (max-stale=1, hot board)",
     setup: seed,
     operations: L1_OPERATIONS,
-    beforeFirstCall: async (ctx) => expectStatus(await ctx.call("/__bench/l1/clear", { method: "POST" }), 200),
-    run: async (ctx) => {
-      const res = await ctx.call(`/v1/leaderboards/${boardOf(ctx)}?limit=10`, { headers: { "Cache-Control": "max-stale=1" } });
-      const served = res.headers.get("X-Cache");
-      if (served !== "HIT-L1" && served !== "MISS") throw new Error(`expected HIT-L1 or MISS, got ${res.status} ${served}`);
-      await expectStatus(res, 200);
-    },
+    beforeFirstCall: coldIsolate,
+    run: async (ctx) => expectXCache(await ctx.call(`/v1/leaderboards/${boardOf(ctx)}?limit=10`, { headers: { "Cache-Control": "max-stale=1" } }), ["HIT-L1", "MISS"]),
   },
   {
     group: "leaderboard",

@@ -1,5 +1,5 @@
-import { names, type SoakContext } from "./context";
-import { countPerWindow, type Tally } from "./ledger";
+import { body, names, type SoakContext } from "./context";
+import { countPerWindow, overAdmissions, type Tally } from "./ledger";
 import { SEMAPHORE_LIMIT } from "./lock-ops";
 import { RATE_POLICIES, type BucketPolicy, type WindowPolicy } from "./rate";
 import { bucketBreaches, slidingWindowBreaches } from "./rate-bounds";
@@ -24,12 +24,7 @@ const describe = (tally: Tally) => (tally.uncertain ? `${tally.acked} (+ up to $
 /** GETs `path` from the Worker and parses its JSON body (undefined when it is not JSON). */
 export async function read<T>(ctx: SoakContext, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T | undefined }> {
   const res = await ctx.call(path, { headers });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as T };
-  } catch {
-    return { status: res.status, body: undefined };
-  }
+  return { status: res.status, body: await body<T>(res) };
 }
 
 /** Each member's all-time sum equals the scores acknowledged for it; the board's total too. */
@@ -126,11 +121,9 @@ const wrongLimitsOf = (ctx: SoakContext, policy: string) => ctx.ledger.rateWrong
  */
 function fixedWindow(ctx: SoakContext, p: WindowPolicy): { ok: boolean; detail: string } {
   const admissions = admissionsOf(ctx, p.name);
-  const windows = countPerWindow(
-    admissions.map((a) => ({ id: a.id, windowEndMs: (a.sentMs + a.receivedMs) / 2 + a.resetMs })),
-    p.windowMs,
-  );
-  const over = windows.filter((w) => w.admitted > p.limit);
+  const ends = admissions.map((a) => ({ id: a.id, windowEndMs: (a.sentMs + a.receivedMs) / 2 + a.resetMs }));
+  const windows = countPerWindow(ends, p.windowMs);
+  const over = overAdmissions(ends, p.windowMs, p.limit);
   const ok = over.length === 0 && admissions.length > 0 && wrongLimitsOf(ctx, p.name).length === 0;
   const figures = `${p.name}: ${admissions.length} admitted (${leasedOf(ctx, p.name)} from leases) in ${windows.length} windows of an identifier, ${windows.filter((w) => w.admitted === p.limit).length} reached ${p.limit}`;
   const breaches = over.slice(0, 3).map((w) => `${w.id} admitted ${w.admitted} in the window ending ${new Date(w.windowEndMs).toISOString()}`);

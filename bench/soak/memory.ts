@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 
 /**
@@ -22,44 +22,6 @@ export function rssKiB(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-/** Fields of /proc/<pid>/stat after the parenthesised name (which may hold spaces): state, ppid, pgrp, ... */
-function statFields(pid: string): { comm: string; ppid: number; pgrp: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    const rest = stat.slice(close + 2).split(" ");
-    return { comm: stat.slice(stat.indexOf("(") + 1, close), ppid: Number(rest[1]), pgrp: Number(rest[2]) };
-  } catch {
-    return null; // the process ended while the list was read
-  }
-}
-
-function allPids(): string[] {
-  try {
-    return readdirSync("/proc").filter((n) => /^\d+$/.test(n));
-  } catch {
-    return [];
-  }
-}
-
-/** The direct children of `pid`. */
-export function childrenOf(pid: number): number[] {
-  return allPids().filter((p) => statFields(p)?.ppid === pid).map(Number);
-}
-
-/**
- * Processes named `comm` in process group `pgid`. wrangler runs in a group of its own (see
- * local/wrangler-dev.ts), so this finds the workerd it started and no other.
- */
-export function processesInGroup(pgid: number, comm: string): number[] {
-  return allPids()
-    .filter((p) => {
-      const fields = statFields(p);
-      return fields?.comm === comm && fields.pgrp === pgid;
-    })
-    .map(Number);
 }
 
 /** Samples the three figures. */

@@ -19,8 +19,8 @@ import { createRouter } from "../../functions/platform/router";
  */
 const ALGORITHMS = ["fixed-window", "sliding-window", "token-bucket"] as const;
 type AlgorithmName = (typeof ALGORITHMS)[number];
-type Mode = "steady" | "blocked" | "lease";
-const MODES: readonly string[] = ["steady", "blocked", "lease"];
+const MODES = ["steady", "blocked", "lease"] as const;
+type Mode = (typeof MODES)[number];
 
 /** 100 units per lease, used for up to 10 s: at most 1 request per 101 checks of one identifier. */
 const LEASE = { units: 100, ttlMs: 10_000 } as const;
@@ -47,7 +47,7 @@ const upstashCache = new Map<string, number>();
 
 export const benchRateLimitRoutes = createRouter().post("/__bench/ratelimit/:impl/:algorithm/:mode/:id", async (c) => {
   const { impl, algorithm, mode, id } = c.req.param();
-  const known = (ALGORITHMS as readonly string[]).includes(algorithm) && MODES.includes(mode);
+  const known = (ALGORITHMS as readonly string[]).includes(algorithm) && (MODES as readonly string[]).includes(mode);
   if (!known || (impl !== "ours" && impl !== "upstash") || (impl === "upstash" && mode === "lease")) {
     throw new ApiProblem(404, "not-found", "Not found", `No route for POST ${c.req.path}`);
   }

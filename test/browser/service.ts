@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { descendantsOf } from "../../local/process-table";
 
 /**
  * The service as a developer runs it: `npm start` in the repository, with only what the
@@ -46,38 +47,6 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/**
- * Every process under `root`, found through /proc (Linux; elsewhere none). Used only to clean
- * up after a launcher that did not stop: wrangler dev runs in a process group of its own.
- */
-function descendantsOf(root: number): number[] {
-  const children = new Map<number, number[]>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    try {
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: number[] = [];
-  for (let queue = [root]; queue.length > 0; ) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
 async function answers(url: string): Promise<number | null> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -108,6 +77,8 @@ export async function startService(token: string, timeoutMs = 150_000): Promise<
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
+    // Every process under npm start, found through /proc (Linux; elsewhere none). Used only to
+    // clean up after a launcher that did not stop: wrangler dev runs in a process group of its own.
     const tree = descendantsOf(pgid);
     if (groupAlive(pgid)) process.kill(-pgid, "SIGINT");
     // The launcher stops wrangler dev (its own group) and Redis, then exits: wait for both the
